@@ -1,0 +1,373 @@
+//! The verbs on resource paths: get, list, watch, create, update, patch, delete and
+//! deletecollection, plus the `/scale` subresource, with Kubernetes' query parameters
+//! and content negotiation (JSON or server-side `Table`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, StreamBody};
+use hyper::body::{Frame, Incoming};
+use serde_json::{Value, json};
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::admission::FieldValidation;
+use crate::api::{Api, ListOptions};
+use crate::delete::DeleteOptions;
+use crate::path::ResourcePath;
+use crate::patch::PatchKind;
+use crate::selector::{FieldSelector, LabelSelector};
+use crate::server::{Body, Ctx, json_response, read_body};
+use crate::status::ApiError;
+use crate::table::{self, PrinterColumn};
+use crate::watch::{self, Encoder, WatchRequest};
+use crate::write::{WriteOptions, Written};
+
+type Query = HashMap<String, String>;
+
+fn parse_query(req: &Request<Incoming>) -> Query {
+    req.uri()
+        .query()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default()
+}
+
+fn flag(q: &Query, k: &str) -> bool {
+    matches!(q.get(k).map(String::as_str), Some("true" | "1"))
+}
+
+/// How the client wants objects rendered.
+#[derive(Clone, Debug)]
+enum Render {
+    Json,
+    /// Server-side printing with the `includeObject` policy.
+    Table(String),
+}
+
+fn render_for(req: &Request<Incoming>, q: &Query) -> Render {
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let wants_table = accept
+        .split(',')
+        .next()
+        .is_some_and(|first| first.contains("as=Table"));
+    if wants_table {
+        Render::Table(q.get("includeObject").cloned().unwrap_or_else(|| "Metadata".into()))
+    } else {
+        Render::Json
+    }
+}
+
+fn table_of(columns: &[PrinterColumn], objects: &[&Value], include: &str, list_meta: Value) -> Value {
+    table::to_table(columns, objects, include, list_meta, jiff::Timestamp::now())
+}
+
+/// Run a store write off the async workers: it waits for fsync.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+}
+
+fn default_manager(req: &Request<Incoming>) -> String {
+    // As kube-apiserver does: the user agent's program name.
+    req.headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ua| ua.split('/').next())
+        .filter(|s| !s.is_empty())
+        .unwrap_or("unknown")
+        .chars()
+        .take(128)
+        .collect()
+}
+
+fn write_options(req: &Request<Incoming>, q: &Query) -> Result<WriteOptions, ApiError> {
+    Ok(WriteOptions {
+        dry_run: q.get("dryRun").is_some_and(|v| v == "All"),
+        field_manager: q
+            .get("fieldManager")
+            .cloned()
+            .unwrap_or_else(|| default_manager(req)),
+        field_validation: FieldValidation::parse(q.get("fieldValidation").map(String::as_str))?,
+        force: flag(q, "force"),
+    })
+}
+
+fn list_options(q: &Query) -> Result<ListOptions, ApiError> {
+    let labels = match q.get("labelSelector").filter(|s| !s.is_empty()) {
+        Some(s) => Some(LabelSelector::parse(s).map_err(|e| {
+            ApiError::bad_request(format!("unable to parse requirement: {e}"))
+        })?),
+        None => None,
+    };
+    let fields = match q.get("fieldSelector").filter(|s| !s.is_empty()) {
+        Some(s) => Some(FieldSelector::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))?),
+        None => None,
+    };
+    let limit = match q.get("limit") {
+        Some(l) => Some(l.parse::<usize>().map_err(|_| {
+            ApiError::bad_request(format!("limit: Invalid value: \"{l}\": must be a non-negative integer"))
+        })?),
+        None => None,
+    };
+    Ok(ListOptions {
+        labels,
+        fields,
+        limit,
+        continue_token: q.get("continue").filter(|c| !c.is_empty()).cloned(),
+    })
+}
+
+/// Parse a JSON (or YAML) request body into an object.
+fn parse_object(req_ct: &str, body: &[u8]) -> Result<Value, ApiError> {
+    if req_ct.contains("protobuf") {
+        return Err(ApiError::UnsupportedMediaType {
+            message: "protobuf bodies are not supported; send application/json".into(),
+        });
+    }
+    let v: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) if req_ct.contains("yaml") => {
+            let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("body is not UTF-8"))?;
+            serde_saphyr::from_str(text).map_err(|ye| {
+                ApiError::bad_request(format!("the body is neither JSON ({e}) nor YAML ({ye})"))
+            })?
+        }
+        Err(e) => {
+            return Err(ApiError::bad_request(format!(
+                "couldn't get version/kind; json parse error: {e}"
+            )));
+        }
+    };
+    if !v.is_object() {
+        return Err(ApiError::bad_request("the request body must be a JSON object"));
+    }
+    Ok(v)
+}
+
+fn with_warnings(mut resp: Response<Body>, warnings: &[String]) -> Response<Body> {
+    for w in warnings {
+        let text = format!("299 - \"{}\"", w.replace('"', "'"));
+        if let Ok(v) = header::HeaderValue::from_str(&text) {
+            resp.headers_mut().append(header::WARNING, v);
+        }
+    }
+    resp
+}
+
+fn written(w: Written, render: &Render, columns: &[PrinterColumn]) -> Response<Body> {
+    let code = if w.created { StatusCode::CREATED } else { StatusCode::OK };
+    let resp = object_response(code, &w.object, render, columns);
+    with_warnings(resp, &w.warnings)
+}
+
+fn object_response(code: StatusCode, obj: &Value, render: &Render, columns: &[PrinterColumn]) -> Response<Body> {
+    match render {
+        Render::Json => json_response(code, obj),
+        Render::Table(include) => json_response(code, &table_of(columns, &[obj], include, json!({}))),
+    }
+}
+
+pub(crate) async fn resource(
+    ctx: &Arc<Ctx>,
+    rp: ResourcePath,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    let q = parse_query(&req);
+    let render = render_for(&req, &q);
+    let api = ctx.api.clone();
+    let columns = rp.rt.columns.clone();
+    let method = req.method().clone();
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json")
+        .to_string();
+    let is_object = rp.name.is_some();
+    let scale = rp.subresource.as_deref() == Some("scale");
+    match (method, is_object) {
+        (Method::GET | Method::HEAD, true) if scale => {
+            let obj = api.get(&rp)?;
+            Ok(json_response(StatusCode::OK, &crate::scale::to_scale(&obj)))
+        }
+        (Method::GET | Method::HEAD, true) => {
+            let obj = api.get(&rp)?;
+            Ok(object_response(StatusCode::OK, &obj, &render, &columns))
+        }
+        (Method::GET | Method::HEAD, false) if flag(&q, "watch") => watch(&api, rp, &q, render),
+        (Method::GET | Method::HEAD, false) => list(&api, &rp, &q, &render),
+        (Method::POST, false) => {
+            let opts = write_options(&req, &q)?;
+            let body = read_body(req.into_body()).await?;
+            let obj = parse_object(&content_type, &body)?;
+            let w = blocking(move || api.create(&rp, obj, &opts)).await?;
+            Ok(written(w, &render, &columns))
+        }
+        (Method::PUT, true) if scale => {
+            let opts = write_options(&req, &q)?;
+            let body = read_body(req.into_body()).await?;
+            let obj = parse_object(&content_type, &body)?;
+            let s = blocking(move || api.update_scale(&rp, &obj, &opts)).await?;
+            Ok(json_response(StatusCode::OK, &s))
+        }
+        (Method::PUT, true) => {
+            let opts = write_options(&req, &q)?;
+            let body = read_body(req.into_body()).await?;
+            let obj = parse_object(&content_type, &body)?;
+            let w = blocking(move || api.update(&rp, obj, &opts)).await?;
+            Ok(written(w, &render, &columns))
+        }
+        (Method::PATCH, true) => {
+            let kind = PatchKind::from_content_type(&content_type)?;
+            let opts = write_options(&req, &q)?;
+            if kind == PatchKind::Apply && !q.contains_key("fieldManager") {
+                return Err(ApiError::bad_request(
+                    "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+                ));
+            }
+            let body = read_body(req.into_body()).await?;
+            if scale {
+                let s = blocking(move || api.patch_scale(&rp, kind, &body, &opts)).await?;
+                return Ok(json_response(StatusCode::OK, &s));
+            }
+            let w = blocking(move || api.patch(&rp, kind, &body, &opts)).await?;
+            Ok(written(w, &render, &columns))
+        }
+        (Method::DELETE, true) => {
+            let body = read_body(req.into_body()).await?;
+            let body: Value = if body.is_empty() {
+                json!({})
+            } else {
+                serde_json::from_slice(&body)
+                    .map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?
+            };
+            let opts = DeleteOptions::from_request(
+                &body,
+                q.get("propagationPolicy").map(String::as_str),
+                q.get("dryRun").is_some_and(|v| v == "All"),
+            )?;
+            let obj = blocking(move || api.delete(&rp, &opts)).await?;
+            Ok(json_response(StatusCode::OK, &obj))
+        }
+        (Method::DELETE, false) => {
+            let lo = list_options(&q)?;
+            let opts = DeleteOptions::from_request(
+                &json!({}),
+                q.get("propagationPolicy").map(String::as_str),
+                q.get("dryRun").is_some_and(|v| v == "All"),
+            )?;
+            let status = blocking(move || {
+                let page = api.list(&rp, &lo)?;
+                for obj in page.items {
+                    let mut one = rp.clone();
+                    one.name = obj.pointer("/metadata/name").and_then(Value::as_str).map(str::to_string);
+                    one.namespace = obj.pointer("/metadata/namespace").and_then(Value::as_str).map(str::to_string);
+                    match api.delete(&one, &opts) {
+                        Ok(_) | Err(ApiError::NotFound { .. }) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}))
+            })
+            .await?;
+            Ok(json_response(StatusCode::OK, &status))
+        }
+        (m, _) => Err(ApiError::MethodNotAllowed {
+            message: format!("{m} is not supported on this path"),
+        }),
+    }
+}
+
+fn list(api: &Api, rp: &ResourcePath, q: &Query, render: &Render) -> Result<Response<Body>, ApiError> {
+    let opts = list_options(q)?;
+    let page = api.list(rp, &opts)?;
+    let mut meta = json!({"resourceVersion": page.rv.to_string()});
+    if let Some(c) = &page.continue_token {
+        meta["continue"] = json!(c);
+    }
+    if let Some(r) = page.remaining {
+        meta["remainingItemCount"] = json!(r);
+    }
+    let doc = match render {
+        Render::Json => json!({
+            "kind": rp.rt.list_kind(),
+            "apiVersion": rp.rt.api_version(),
+            "metadata": meta,
+            "items": page.items.iter().map(|o| &**o).collect::<Vec<_>>(),
+        }),
+        Render::Table(include) => {
+            let objs: Vec<&Value> = page.items.iter().map(|o| &**o).collect();
+            table_of(&rp.rt.columns, &objs, include, meta)
+        }
+    };
+    Ok(json_response(StatusCode::OK, &doc))
+}
+
+fn watch(api: &Api, rp: ResourcePath, q: &Query, render: Render) -> Result<Response<Body>, ApiError> {
+    let opts = list_options(q)?;
+    let from = match q.get("resourceVersion").map(String::as_str) {
+        None | Some("" | "0") => None,
+        Some(rv) => Some(rv.parse::<u64>().map_err(|_| {
+            ApiError::bad_request(format!("resourceVersion: Invalid value: \"{rv}\": must be an integer"))
+        })?),
+    };
+    let send_initial = flag(q, "sendInitialEvents");
+    let columns = rp.rt.columns.clone();
+    let encode: Encoder = match render {
+        Render::Json => Arc::new(|kind: &str, obj: &Value| {
+            let mut line = json!({"type": kind, "object": obj}).to_string();
+            line.push('\n');
+            Bytes::from(line)
+        }),
+        Render::Table(include) => Arc::new(move |kind: &str, obj: &Value| {
+            let object = if matches!(kind, "ADDED" | "MODIFIED" | "DELETED") {
+                table_of(&columns, &[obj], &include, json!({}))
+            } else {
+                obj.clone()
+            };
+            let mut line = json!({"type": kind, "object": object}).to_string();
+            line.push('\n');
+            Bytes::from(line)
+        }),
+    };
+    let req = WatchRequest {
+        rp,
+        opts,
+        // sendInitialEvents replays the current state whatever resourceVersion says.
+        from: if send_initial { None } else { from },
+        bookmarks: flag(q, "allowWatchBookmarks"),
+        initial_events_end: send_initial,
+        timeout: q
+            .get("timeoutSeconds")
+            .and_then(|t| t.parse::<u64>().ok())
+            .map(Duration::from_secs),
+    };
+    let rx = match watch::start(api, req, encode.clone()) {
+        Ok(rx) => rx,
+        // A too-old resourceVersion is reported in-stream, as kube-apiserver does, so
+        // watch clients see the ERROR event they expect and relist.
+        Err(e @ ApiError::Gone { .. }) => {
+            let (tx, rx) = tokio::sync::mpsc::channel(1);
+            let _ = tx.try_send(encode("ERROR", &e.to_status()));
+            rx
+        }
+        Err(e) => return Err(e),
+    };
+    let stream = ReceiverStream::new(rx).map(|b| Ok::<_, std::convert::Infallible>(Frame::data(b)));
+    let mut resp = Response::new(StreamBody::new(stream).boxed());
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    Ok(resp)
+}

@@ -1,0 +1,148 @@
+//! Field selectors (`fields.ParseSelector`): comma-joined `f=v`, `f==v`,
+//! `f!=v` terms with `\` escaping, over the fields a resource supports.
+
+use serde_json::Value;
+
+use super::SelectorError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FieldTerm {
+    field: String,
+    value: String,
+    equal: bool,
+}
+
+/// A parsed field selector over string-valued fields of an object.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldSelector {
+    terms: Vec<FieldTerm>,
+}
+
+/// Fields every resource supports (the generic registry's default).
+const GENERIC_FIELDS: [&str; 2] = ["metadata.name", "metadata.namespace"];
+
+/// Splits on an unescaped separator, keeping escapes for the next stage.
+fn split_unescaped(s: &str, sep: char) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let mut escaped = false;
+    for c in s.chars() {
+        if !escaped && c == sep {
+            parts.push(String::new());
+            continue;
+        }
+        escaped = !escaped && c == '\\';
+        if let Some(last) = parts.last_mut() {
+            last.push(c);
+        }
+    }
+    parts
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.extend(chars.next()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Finds the first unescaped `!=`, `==` or `=` in a term.
+fn split_term(term: &str) -> Option<(String, String, bool)> {
+    let bytes = term.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 1,
+            b'!' if bytes.get(i + 1) == Some(&b'=') => {
+                return Some((term[..i].to_owned(), term[i + 2..].to_owned(), false));
+            }
+            b'=' => {
+                let skip = if bytes.get(i + 1) == Some(&b'=') {
+                    2
+                } else {
+                    1
+                };
+                return Some((term[..i].to_owned(), term[i + skip..].to_owned(), true));
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+impl FieldSelector {
+    /// Parses a field selector over `metadata.name` and `metadata.namespace`;
+    /// the empty string selects everything.
+    pub fn parse(s: &str) -> Result<Self, SelectorError> {
+        Self::parse_with_fields(s, &[])
+    }
+
+    /// Like [`FieldSelector::parse`], also allowing resource-specific fields
+    /// (dotted paths such as `type` for Secrets or `involvedObject.name` for
+    /// Events).
+    pub fn parse_with_fields(s: &str, extra_fields: &[&str]) -> Result<Self, SelectorError> {
+        let mut terms = Vec::new();
+        if s.trim().is_empty() {
+            return Ok(Self { terms });
+        }
+        for part in split_unescaped(s, ',') {
+            let Some((field, value, equal)) = split_term(&part) else {
+                return Err(SelectorError::FieldSyntax {
+                    selector: s.to_owned(),
+                    term: part,
+                });
+            };
+            let field = unescape(field.trim());
+            if !GENERIC_FIELDS.contains(&field.as_str()) && !extra_fields.contains(&field.as_str())
+            {
+                return Err(SelectorError::UnsupportedField(field));
+            }
+            terms.push(FieldTerm {
+                field,
+                value: unescape(&value),
+                equal,
+            });
+        }
+        Ok(Self { terms })
+    }
+
+    /// True if this selector selects everything.
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    /// Whether the object satisfies every term; a missing field reads as "".
+    pub fn matches(&self, obj: &Value) -> bool {
+        self.terms.iter().all(|t| {
+            let found = t.field.split('.').try_fold(obj, |v, seg| v.get(seg));
+            let have = match found {
+                None | Some(Value::Null) => String::new(),
+                Some(Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+            };
+            (have == t.value) == t.equal
+        })
+    }
+
+    /// The exact name if the selector pins `metadata.name=`, letting the
+    /// store do a point lookup instead of a scan.
+    pub fn pinned_name(&self) -> Option<&str> {
+        self.terms
+            .iter()
+            .find(|t| t.equal && t.field == "metadata.name")
+            .map(|t| t.value.as_str())
+    }
+
+    /// The namespace if the selector pins `metadata.namespace=`.
+    pub fn pinned_namespace(&self) -> Option<&str> {
+        self.terms
+            .iter()
+            .find(|t| t.equal && t.field == "metadata.namespace")
+            .map(|t| t.value.as_str())
+    }
+}

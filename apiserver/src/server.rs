@@ -1,0 +1,272 @@
+//! The HTTP server: listener, bearer-token check, body limits, and dispatch of each
+//! request to discovery, OpenAPI or the resource handlers.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited, combinators::BoxBody};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use serde_json::Value;
+use tokio::net::TcpListener;
+
+use crate::api::Api;
+use crate::path::{self, Endpoint};
+use crate::status::ApiError;
+use crate::{discovery, handlers, openapi};
+
+/// Requests larger than this are refused with 413, as kube-apiserver does.
+pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+
+pub type Body = BoxBody<Bytes, Infallible>;
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub data_dir: PathBuf,
+    pub addr: SocketAddr,
+    /// Required as `Authorization: Bearer <token>` when set.
+    pub token: Option<String>,
+}
+
+/// A bound, not yet serving, API server.
+#[derive(Debug)]
+pub struct ApiServer {
+    api: Arc<Api>,
+    listener: TcpListener,
+    addr: SocketAddr,
+    token: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create data dir {0}: {1}")]
+    DataDir(PathBuf, std::io::Error),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("cannot listen on {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+}
+
+impl ApiServer {
+    pub async fn bind(config: &ServerConfig) -> Result<Self, StartError> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| StartError::DataDir(config.data_dir.clone(), e))?;
+        let db = config.data_dir.join("fnmesh.redb");
+        let api = tokio::task::spawn_blocking(move || Api::open(&db))
+            .await
+            .map_err(|e| crate::store::StoreError::Db(e.to_string()))??;
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .map_err(|e| StartError::Bind(config.addr, e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| StartError::Bind(config.addr, e))?;
+        Ok(Self {
+            api: Arc::new(api),
+            listener,
+            addr,
+            token: config.token.clone(),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn api(&self) -> Arc<Api> {
+        self.api.clone()
+    }
+
+    /// Serve until `shutdown` resolves; in-flight requests are not awaited (watches
+    /// would hold shutdown forever), but every acknowledged write is already on disk.
+    pub async fn serve(self, shutdown: impl Future<Output = ()>) {
+        let ctx = Arc::new(Ctx {
+            api: self.api,
+            addr: self.addr,
+            token: self.token,
+        });
+        tokio::pin!(shutdown);
+        loop {
+            let (stream, _) = tokio::select! {
+                () = &mut shutdown => return,
+                accepted = self.listener.accept() => match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        continue;
+                    }
+                },
+            };
+            let _ = stream.set_nodelay(true);
+            let ctx = ctx.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| {
+                    let ctx = ctx.clone();
+                    async move { Ok::<_, Infallible>(handle(ctx, req).await) }
+                });
+                if let Err(e) = auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await
+                {
+                    tracing::debug!(error = %e, "connection ended");
+                }
+            });
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    pub(crate) api: Arc<Api>,
+    pub(crate) addr: SocketAddr,
+    token: Option<String>,
+}
+
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).boxed()
+}
+
+pub fn json_response(code: StatusCode, v: &Value) -> Response<Body> {
+    let mut resp = Response::new(full(v.to_string()));
+    *resp.status_mut() = code;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+pub fn error_response(e: &ApiError) -> Response<Body> {
+    let code = StatusCode::from_u16(e.code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    json_response(code, &e.to_status())
+}
+
+async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Response<Body> {
+    match route(&ctx, req).await {
+        Ok(resp) => resp,
+        Err(e) => error_response(&e),
+    }
+}
+
+fn authorized(ctx: &Ctx, req: &Request<Incoming>) -> bool {
+    let Some(token) = &ctx.token else { return true };
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|t| constant_time_eq(t.as_bytes(), token.as_bytes()))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Read the whole body, refusing more than [`MAX_BODY_BYTES`].
+pub async fn read_body(body: Incoming) -> Result<Bytes, ApiError> {
+    match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::TooLarge {
+            message: "the request is too large: request bodies are limited to 3 MiB".into(),
+        }),
+        Err(e) => Err(ApiError::bad_request(format!("reading request body: {e}"))),
+    }
+}
+
+async fn route(ctx: &Arc<Ctx>, req: Request<Incoming>) -> Result<Response<Body>, ApiError> {
+    if !authorized(ctx, &req) {
+        return Err(ApiError::Unauthorized {
+            message: "Unauthorized".into(),
+        });
+    }
+    let too_big = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|n| n > MAX_BODY_BYTES);
+    if too_big {
+        return Err(ApiError::TooLarge {
+            message: "the request is too large: request bodies are limited to 3 MiB".into(),
+        });
+    }
+    let endpoint = path::parse(&ctx.api.table, req.uri().path()).map_err(|_| ApiError::NotFound {
+        message: "the server could not find the requested resource".into(),
+        kind: String::new(),
+        name: String::new(),
+        group: String::new(),
+    })?;
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let table = &ctx.api.table;
+    let not_found = || ApiError::NotFound {
+        message: "the server could not find the requested resource".into(),
+        kind: String::new(),
+        name: String::new(),
+        group: String::new(),
+    };
+    let read_only = |m: &Method| m == Method::GET || m == Method::HEAD;
+    match endpoint {
+        Endpoint::Resource(rp) => handlers::resource(ctx, rp, req).await,
+        _ if !read_only(req.method()) => Err(ApiError::MethodNotAllowed {
+            message: format!("the server does not allow {} here", req.method()),
+        }),
+        Endpoint::Version => Ok(json_response(
+            StatusCode::OK,
+            &serde_json::to_value(crate::VERSION_INFO).unwrap_or_default(),
+        )),
+        Endpoint::Health => {
+            let mut r = Response::new(full("ok"));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("text/plain"),
+            );
+            Ok(r)
+        }
+        Endpoint::CoreVersions | Endpoint::Groups => {
+            let core = matches!(endpoint, Endpoint::CoreVersions);
+            if let Some(v) = discovery::aggregated_version(&accept) {
+                let mut r = json_response(StatusCode::OK, &discovery::aggregated(table, core, v));
+                if let Ok(ct) = header::HeaderValue::from_str(&discovery::aggregated_content_type(v)) {
+                    r.headers_mut().insert(header::CONTENT_TYPE, ct);
+                }
+                return Ok(r);
+            }
+            let doc = if core {
+                discovery::core_versions(&ctx.addr.to_string())
+            } else {
+                discovery::group_list(table)
+            };
+            Ok(json_response(StatusCode::OK, &doc))
+        }
+        Endpoint::Group(g) => discovery::group(table, &g)
+            .map(|d| json_response(StatusCode::OK, &d))
+            .ok_or_else(not_found),
+        Endpoint::GroupVersion(g, v) => discovery::resource_list(table, &g, &v)
+            .map(|d| json_response(StatusCode::OK, &d))
+            .ok_or_else(not_found),
+        Endpoint::OpenApiV2 => {
+            // We publish OpenAPI v3 only. An empty protobuf message is a valid, empty
+            // v2 document, so clients that still fetch v2 degrade to "no schema".
+            let mut r = Response::new(full(Bytes::new()));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("application/com.github.proto-openapi.spec.v2@v1.0+protobuf"),
+            );
+            Ok(r)
+        }
+        Endpoint::OpenApiV3Root => Ok(json_response(StatusCode::OK, &openapi::root(table))),
+        Endpoint::OpenApiV3(gv) => openapi::document(table, &gv)
+            .map(|d| json_response(StatusCode::OK, &d))
+            .ok_or_else(not_found),
+    }
+}

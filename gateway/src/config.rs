@@ -1,0 +1,124 @@
+//! The gateway's live configuration: the current [`RouteTable`] behind an `ArcSwap`, so
+//! the hot path reads it with no lock and a push replaces it atomically.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use arc_swap::{ArcSwap, Guard};
+use parking_lot::Mutex;
+
+use crate::metrics::{GatewayMetrics, MetricsError, RevisionMetrics};
+use crate::route_table::RouteTable;
+
+/// Shared between the proxy listeners, the admin listener and whoever pushes
+/// configuration (the xDS client). Cheap to read from any number of requests at once.
+#[derive(Debug)]
+pub struct GatewayConfig {
+    current: ArcSwap<Snapshot>,
+    metrics: GatewayMetrics,
+    /// Serialises writers only (metric series bookkeeping); readers never touch it.
+    store_lock: Mutex<()>,
+}
+
+/// A table plus the per-revision runtime state that goes with it, aligned by revision
+/// index.
+#[derive(Debug)]
+pub(crate) struct Snapshot {
+    pub(crate) table: Arc<RouteTable>,
+    pub(crate) revisions: Box<[RevisionRuntime]>,
+}
+
+#[derive(Debug)]
+pub(crate) struct RevisionRuntime {
+    pub(crate) metrics: Arc<RevisionMetrics>,
+    next_endpoint: AtomicUsize,
+}
+
+// === impl GatewayConfig ===
+
+impl GatewayConfig {
+    /// A configuration serving `table`.
+    pub fn new(table: RouteTable) -> Self {
+        let metrics = GatewayMetrics::new();
+        let snapshot = Snapshot::new(Arc::new(table), &metrics);
+        Self {
+            current: ArcSwap::from_pointee(snapshot),
+            metrics,
+            store_lock: Mutex::new(()),
+        }
+    }
+
+    /// Publishes `table`; the next request routes by it. In-flight requests finish on
+    /// the table they started with.
+    pub fn store(&self, table: RouteTable) {
+        let _writer = self.store_lock.lock();
+        let table = Arc::new(table);
+        let next = Snapshot::new(Arc::clone(&table), &self.metrics);
+        let kept: HashSet<(&str, &str)> = table
+            .revisions()
+            .map(|r| (r.namespace.as_str(), r.name.as_str()))
+            .collect();
+        let previous = self.current.swap(Arc::new(next));
+        for revision in previous.table.revisions() {
+            if !kept.contains(&(revision.namespace.as_str(), revision.name.as_str())) {
+                self.metrics.forget(&revision.namespace, &revision.name);
+            }
+        }
+    }
+
+    /// The table currently in force.
+    pub fn load(&self) -> Arc<RouteTable> {
+        Arc::clone(&self.current.load().table)
+    }
+
+    /// The private registry holding the gateway's metrics (to add collectors or to
+    /// expose it elsewhere).
+    pub fn registry(&self) -> &prometheus::Registry {
+        self.metrics.registry()
+    }
+
+    /// The gateway's metrics in Prometheus text format, as `/metrics` serves them.
+    pub fn encode_metrics(&self) -> Result<Vec<u8>, MetricsError> {
+        self.metrics.encode()
+    }
+
+    pub(crate) fn snapshot(&self) -> Guard<Arc<Snapshot>> {
+        self.current.load()
+    }
+
+    pub(crate) fn metrics(&self) -> &GatewayMetrics {
+        &self.metrics
+    }
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self::new(RouteTable::empty())
+    }
+}
+
+// === impl Snapshot ===
+
+impl Snapshot {
+    fn new(table: Arc<RouteTable>, metrics: &GatewayMetrics) -> Self {
+        let revisions = table
+            .revisions()
+            .map(|r| RevisionRuntime {
+                metrics: Arc::new(metrics.for_revision(&r.namespace, &r.name)),
+                next_endpoint: AtomicUsize::new(fastrand::usize(..)),
+            })
+            .collect();
+        Self { table, revisions }
+    }
+}
+
+// === impl RevisionRuntime ===
+
+impl RevisionRuntime {
+    /// Round-robin over `count` endpoints. Starts at a random offset so that many
+    /// gateways (or many table pushes) do not all hit the first endpoint together.
+    pub(crate) fn next_endpoint(&self, count: usize) -> usize {
+        self.next_endpoint.fetch_add(1, Ordering::Relaxed) % count
+    }
+}

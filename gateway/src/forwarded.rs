@@ -1,0 +1,108 @@
+//! Telling the function who called: RFC 7239 `Forwarded` plus the de-facto
+//! `X-Forwarded-For` / `X-Forwarded-Proto`, as Knative's runtime contract promises.
+//! Earlier hops' values are kept and ours appended, so a chain of proxies stays visible.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use http::header::FORWARDED;
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+
+/// Adds this hop's forwarding headers for a request from `client` to `host`.
+pub(crate) fn add_forwarding_headers(headers: &mut HeaderMap, client: IpAddr, host: &str) {
+    let mut element = String::with_capacity(64);
+    match client {
+        IpAddr::V4(ip) => write!(element, "for={ip}"),
+        // An IPv6 node must be quoted and bracketed (RFC 7239 §6).
+        IpAddr::V6(ip) => write!(element, "for=\"[{ip}]\""),
+    }
+    .expect("writing to a String cannot fail");
+    element.push_str(";host=");
+    push_token_or_quoted(&mut element, host);
+    element.push_str(";proto=http");
+    append_list(headers, FORWARDED, &element);
+
+    append_list(headers, X_FORWARDED_FOR, &client.to_string());
+
+    if !headers.contains_key(X_FORWARDED_PROTO) {
+        headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    }
+}
+
+/// Appends `item` to the comma-separated list in `name`, folding repeated lines into one.
+fn append_list(headers: &mut HeaderMap, name: HeaderName, item: &str) {
+    let mut list = String::new();
+    for existing in headers.get_all(&name) {
+        if let Ok(existing) = existing.to_str() {
+            list.push_str(existing);
+            list.push_str(", ");
+        }
+    }
+    list.push_str(item);
+    if let Ok(value) = HeaderValue::try_from(list) {
+        headers.insert(name, value);
+    }
+}
+
+fn push_token_or_quoted(out: &mut String, value: &str) {
+    let is_token = !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if is_token {
+        out.push_str(value);
+        return;
+    }
+    out.push('"');
+    for c in value.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adds_headers_to_a_fresh_request() {
+        let mut headers = HeaderMap::new();
+        add_forwarding_headers(
+            &mut headers,
+            "10.0.0.7".parse().unwrap(),
+            "hello.default.example.com",
+        );
+        assert_eq!(
+            headers["forwarded"],
+            "for=10.0.0.7;host=hello.default.example.com;proto=http"
+        );
+        assert_eq!(headers["x-forwarded-for"], "10.0.0.7");
+        assert_eq!(headers["x-forwarded-proto"], "http");
+    }
+
+    #[test]
+    fn appends_to_earlier_hops_and_quotes_what_needs_it() {
+        let mut headers = HeaderMap::new();
+        headers.insert("forwarded", "for=192.0.2.1".parse().unwrap());
+        headers.append("x-forwarded-for", "192.0.2.1".parse().unwrap());
+        headers.append("x-forwarded-for", "192.0.2.2".parse().unwrap());
+        headers.insert("x-forwarded-proto", "https".parse().unwrap());
+        add_forwarding_headers(
+            &mut headers,
+            "::1".parse().unwrap(),
+            "hello.example.com:8080",
+        );
+        assert_eq!(
+            headers["forwarded"],
+            r#"for=192.0.2.1, for="[::1]";host="hello.example.com:8080";proto=http"#
+        );
+        assert_eq!(headers["x-forwarded-for"], "192.0.2.1, 192.0.2.2, ::1");
+        assert_eq!(headers["x-forwarded-proto"], "https");
+    }
+}

@@ -1,0 +1,64 @@
+//! The fnmesh gateway: the ingress data plane.
+//!
+//! A request's path: the `Host` header (or HTTP/2 `:authority`) picks a route from the
+//! current [`RouteTable`]; the route's weighted split (or a tag host pinned to one
+//! revision, or the optional `Knative-Serving-Tag` header) picks a revision; round-robin
+//! picks one of its ready endpoints; the request goes there over a keep-alive pool,
+//! HTTP/1.1 or h2c as the revision's [`Protocol`] says. On the way the gateway adds
+//! `Forwarded` / `X-Forwarded-*`, drops hop-by-hop and platform-internal headers, refuses
+//! ambiguous framing, enforces the revision's timeout, passes WebSocket upgrades
+//! through, and counts every request per revision for Prometheus.
+//!
+//! It is configured only by push: whoever owns the routing (the xDS client) builds a
+//! [`RouteTable`] and publishes it with [`GatewayConfig::store`]; the hot path reads the
+//! current table lock-free. Run it with [`serve`] and [`serve_metrics`]:
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! use std::sync::Arc;
+//! use gateway::{GatewayConfig, KnativeRoute, Protocol, Revision, RouteTable, TrafficTarget};
+//!
+//! let table = RouteTable::from_knative(
+//!     "example.com",
+//!     vec![KnativeRoute {
+//!         name: "hello".into(),
+//!         namespace: "default".into(),
+//!         traffic: vec![TrafficTarget { revision: "hello-00001".into(), percent: 100, tag: None }],
+//!     }],
+//!     vec![Revision::new("default", "hello-00001", Protocol::Http1, vec!["127.0.0.1:9000".parse().unwrap()])],
+//! )
+//! .expect("valid table");
+//! let config = Arc::new(GatewayConfig::new(table));
+//! let proxy = tokio::net::TcpListener::bind("0.0.0.0:8080").await?;
+//! let admin = tokio::net::TcpListener::bind("0.0.0.0:9090").await?;
+//! let shutdown = async { let _ = tokio::signal::ctrl_c().await; };
+//! tokio::join!(
+//!     gateway::serve(proxy, Arc::clone(&config), shutdown),
+//!     gateway::serve_metrics(admin, config, std::future::pending()),
+//! );
+//! # Ok(()) }
+//! ```
+
+mod body;
+mod config;
+mod forwarded;
+mod framing;
+mod hop_by_hop;
+mod host;
+mod internal_headers;
+mod metrics;
+mod pool;
+mod proxy;
+mod proxy_error;
+mod revision;
+mod route_table;
+mod server;
+mod upgrade;
+
+pub use config::GatewayConfig;
+pub use metrics::MetricsError;
+pub use revision::{DEFAULT_REVISION_TIMEOUT, Protocol, Revision, RevisionKey};
+pub use route_table::{
+    KnativeRoute, Route, RouteTable, RouteTableError, TagTarget, TrafficTarget, WeightedTarget,
+};
+pub use server::{serve, serve_metrics};

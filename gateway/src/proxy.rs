@@ -1,0 +1,196 @@
+//! The request path: resolve the host against the current table, pick an endpoint,
+//! rewrite headers the way Knative's ingress does, forward over the pool, and stream the
+//! response back. Only the upstream is awaited; the table is read lock-free and
+//! released before that.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http::header::HOST;
+use http::uri::Authority;
+use http::{HeaderValue, Request, Response, StatusCode, Version};
+use hyper::body::Incoming;
+use tokio::time::Instant;
+
+use crate::body::{Observation, ProxyBody};
+use crate::config::GatewayConfig;
+use crate::forwarded::add_forwarding_headers;
+use crate::hop_by_hop::{strip_hop_by_hop, wants_upgrade};
+use crate::internal_headers::{self, strip_internal};
+use crate::metrics::RevisionMetrics;
+use crate::pool::{Endpoint, UpstreamPool};
+use crate::proxy_error::ProxyError;
+use crate::revision::Protocol;
+use crate::upgrade;
+
+/// The proxy behind one listener.
+#[derive(Debug)]
+pub(crate) struct Proxy {
+    config: Arc<GatewayConfig>,
+    pool: UpstreamPool,
+}
+
+/// Everything the request needs from the table, copied out so the snapshot is not held
+/// across the upstream await. All clones are reference-count bumps.
+struct Target {
+    metrics: Arc<RevisionMetrics>,
+    protocol: Protocol,
+    arrival: Instant,
+    deadline: Instant,
+    name: HeaderValue,
+    namespace: HeaderValue,
+    endpoint: Option<(SocketAddr, Authority)>,
+}
+
+impl Proxy {
+    pub(crate) fn new(config: Arc<GatewayConfig>) -> Self {
+        Self {
+            config,
+            pool: UpstreamPool::new(),
+        }
+    }
+
+    /// Answers one request; never fails (errors become responses).
+    pub(crate) async fn handle(
+        &self,
+        request: Request<Incoming>,
+        client: SocketAddr,
+    ) -> Response<ProxyBody> {
+        let arrival = Instant::now();
+        let Some(host) = request_host(&request) else {
+            return ProxyError::MissingHost.into_response();
+        };
+        let Some(target) = self.resolve(&request, &host, arrival) else {
+            self.config.metrics().record_unrouted();
+            let shown = String::from_utf8_lossy(host.as_bytes()).into_owned();
+            return ProxyError::UnknownHost(shown).into_response();
+        };
+        match self.forward(request, client, &host, &target).await {
+            Ok(response) => response,
+            Err(error) => {
+                let response = error.into_response();
+                let status = response.status();
+                response.map(|body| body.observed(target.observation(status)))
+            }
+        }
+    }
+
+    fn resolve(
+        &self,
+        request: &Request<Incoming>,
+        host: &HeaderValue,
+        arrival: Instant,
+    ) -> Option<Target> {
+        let snapshot = self.config.snapshot();
+        let host = host.to_str().ok()?;
+        let tag = request
+            .headers()
+            .get(internal_headers::TAG)
+            .map(HeaderValue::as_bytes);
+        let index = snapshot.table.resolve(host, tag, fastrand::u64(..))?;
+        let revision = snapshot.table.compiled(index);
+        let runtime = &snapshot.revisions[index];
+        let endpoint = match revision.authorities.len() {
+            0 => None,
+            n => {
+                let i = runtime.next_endpoint(n);
+                Some((revision.spec.endpoints[i], revision.authorities[i].clone()))
+            }
+        };
+        Some(Target {
+            metrics: Arc::clone(&runtime.metrics),
+            protocol: revision.spec.protocol,
+            arrival,
+            deadline: arrival + revision.spec.timeout,
+            name: revision.name_header.clone(),
+            namespace: revision.namespace_header.clone(),
+            endpoint,
+        })
+    }
+
+    async fn forward(
+        &self,
+        mut request: Request<Incoming>,
+        client: SocketAddr,
+        host: &HeaderValue,
+        target: &Target,
+    ) -> Result<Response<ProxyBody>, ProxyError> {
+        let Some((addr, authority)) = &target.endpoint else {
+            return Err(ProxyError::NoEndpoints(target.label()));
+        };
+        let endpoint = Endpoint {
+            addr: *addr,
+            authority,
+            protocol: target.protocol,
+        };
+        // An h2c upstream cannot take an HTTP/1.1 upgrade; it then sees a plain request.
+        let upgrading = target.protocol == Protocol::Http1 && wants_upgrade(&request);
+        let client_upgrade = upgrading.then(|| hyper::upgrade::on(&mut request));
+
+        let headers = request.headers_mut();
+        strip_internal(headers);
+        strip_hop_by_hop(headers, upgrading);
+        add_forwarding_headers(headers, client.ip(), host.to_str().unwrap_or_default());
+        if !headers.contains_key(HOST) {
+            headers.insert(HOST, host.clone());
+        }
+        headers.insert(internal_headers::REVISION, target.name.clone());
+        headers.insert(internal_headers::NAMESPACE, target.namespace.clone());
+        let h2_authority = match target.protocol {
+            Protocol::H2c => Authority::try_from(host.as_bytes()).ok(),
+            Protocol::Http1 => None,
+        };
+
+        let sent = self.pool.send(endpoint, h2_authority, request);
+        let sent = tokio::time::timeout_at(target.deadline, sent);
+        let mut response = match sent.await {
+            Err(_elapsed) => return Err(ProxyError::Timeout(target.label())),
+            Ok(Err(source)) => {
+                return Err(ProxyError::Upstream {
+                    revision: target.label(),
+                    endpoint: *addr,
+                    source,
+                });
+            }
+            Ok(Ok(response)) => response,
+        };
+
+        let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
+        if let (true, Some(client_upgrade)) = (switching, client_upgrade) {
+            upgrade::splice(client_upgrade, hyper::upgrade::on(&mut response));
+        }
+        strip_hop_by_hop(response.headers_mut(), switching && upgrading);
+        *response.version_mut() = Version::HTTP_11;
+        let status = response.status();
+        Ok(response.map(|body| {
+            ProxyBody::upstream(body, target.deadline).observed(target.observation(status))
+        }))
+    }
+}
+
+impl Target {
+    fn observation(&self, status: StatusCode) -> Observation {
+        Observation {
+            metrics: Arc::clone(&self.metrics),
+            status,
+            arrival: self.arrival,
+        }
+    }
+
+    fn label(&self) -> String {
+        format!(
+            "{}/{}",
+            self.namespace.to_str().unwrap_or_default(),
+            self.name.to_str().unwrap_or_default()
+        )
+    }
+}
+
+/// The host the client addressed: `Host` (HTTP/1.1) or the URI authority (HTTP/2).
+fn request_host<B>(request: &Request<B>) -> Option<HeaderValue> {
+    if let Some(host) = request.headers().get(HOST) {
+        return Some(host.clone());
+    }
+    let authority = request.uri().authority()?;
+    HeaderValue::from_str(authority.as_str()).ok()
+}

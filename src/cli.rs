@@ -1,0 +1,31 @@
+//! Command-line surface: one subcommand per file under `cli/`.
+
+mod crds;
+mod up;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "fnmesh", version, about = "A serverless platform that speaks the Knative Serving API")]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run fnmesh on this machine: the embedded API server and every component.
+    Up(up::UpArgs),
+    /// Print the serving.knative.dev CustomResourceDefinitions as YAML.
+    Crds,
+}
+
+pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Up(args) => up::run(args),
+        Command::Crds => {
+            crds::run();
+            Ok(())
+        }
+    }
+}

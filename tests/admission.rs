@@ -1,0 +1,95 @@
+//! Refused writes: a clear Kubernetes Status naming the field and the rule, and nothing
+//! stored.
+
+mod common;
+
+use common::{Fnmesh, raw_http, service_yaml};
+
+fn refused(f: &Fnmesh, manifest: &str) -> String {
+    let out = f.kubectl_stdin(&["apply", "-f", "-"], manifest);
+    assert!(!out.status.success(), "apply should be refused");
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+#[test]
+fn traffic_that_does_not_sum_to_100_is_refused_and_not_stored() {
+    let f = Fnmesh::start();
+    let manifest = service_yaml(
+        "split",
+        "  traffic:\n    - latestRevision: true\n      percent: 90\n",
+    );
+    let err = refused(&f, &manifest);
+    assert!(err.contains("spec.traffic"), "{err}");
+    assert!(err.contains("must sum to 100"), "{err}");
+    assert!(err.contains("90"), "{err}");
+    let get = f.kubectl(&["get", "ksvc", "split"]);
+    assert!(String::from_utf8_lossy(&get.stderr).contains("NotFound"));
+}
+
+#[test]
+fn reserved_env_port_is_refused_and_not_stored() {
+    let f = Fnmesh::start();
+    let manifest = service_yaml("env", "          env:\n            - name: PORT\n              value: \"9000\"\n");
+    let err = refused(&f, &manifest);
+    assert!(err.contains("PORT"), "{err}");
+    assert!(err.contains("reserved"), "{err}");
+    let get = f.kubectl(&["get", "ksvc", "env"]);
+    assert!(String::from_utf8_lossy(&get.stderr).contains("NotFound"));
+}
+
+#[test]
+fn a_refused_update_leaves_the_stored_object_unchanged() {
+    let f = Fnmesh::start();
+    let ok = f.kubectl_stdin(&["apply", "-f", "-"], &service_yaml("keep", ""));
+    assert!(ok.status.success());
+    let before = f.get_json(&["get", "ksvc", "keep"]);
+    let bad = service_yaml("keep", "  traffic:\n    - latestRevision: true\n      percent: 50\n");
+    let err = refused(&f, &bad);
+    assert!(err.contains("must sum to 100, got 50"), "{err}");
+    let after = f.get_json(&["get", "ksvc", "keep"]);
+    assert_eq!(before["metadata"]["resourceVersion"], after["metadata"]["resourceVersion"]);
+    assert_eq!(before["spec"], after["spec"]);
+}
+
+fn post(url: &str, path: &str, body: &[u8]) -> (u16, String) {
+    let mut req = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    req.extend_from_slice(body);
+    raw_http(url, &req)
+}
+
+#[test]
+fn garbage_oversized_and_badly_named_bodies_get_kubernetes_errors() {
+    let f = Fnmesh::start();
+    let path = "/api/v1/namespaces/default/configmaps";
+    let (code, body) = post(&f.api_url, path, b"{not json");
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("\"kind\":\"Status\""), "{body}");
+
+    let big = format!(
+        r#"{{"metadata":{{"name":"big"}},"data":{{"x":"{}"}}}}"#,
+        "a".repeat(3 * 1024 * 1024 + 10)
+    );
+    let (code, body) = post(&f.api_url, path, big.as_bytes());
+    assert_eq!(code, 413, "{body}");
+
+    let (code, body) = post(&f.api_url, path, br#"{"metadata":{"name":"Bad_Name"}}"#);
+    assert_eq!(code, 422, "{body}");
+    assert!(body.contains("metadata.name"), "{body}");
+    assert!(body.contains("\"reason\":\"Invalid\""), "{body}");
+
+    let (code, body) = post(
+        &f.api_url,
+        "/apis/serving.knative.dev/v1/namespaces/default/services",
+        br#"{"apiVersion":"serving.knative.dev/v1","kind":"Service","metadata":{"name":"s"},"spec":{"template":{"spec":{"containers":[{"image":"x"}]}},"traffic":[{"percent":90,"latestRevision":true}]}}"#,
+    );
+    assert_eq!(code, 422, "{body}");
+    assert!(body.contains("\"causes\""), "{body}");
+    assert!(body.contains("\"field\":\"spec.traffic\""), "{body}");
+
+    let (code, _) = post(&f.api_url, "/api/v1/namespaces/nope/configmaps", br#"{"metadata":{"name":"a"}}"#);
+    assert_eq!(code, 404);
+}

@@ -1,0 +1,119 @@
+//! A user's kubectl session against `fnmesh up`: apply, get, watch, label,
+//! server-side apply, delete — with the real kubectl.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{Fnmesh, eventually, service_yaml};
+
+fn example(name: &str) -> String {
+    format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn kubectl_applies_gets_labels_and_deletes_a_knative_service() {
+    let f = Fnmesh::start();
+    let out = f.kubectl_ok(&["apply", "-f", &example("hello.yaml")]);
+    assert!(out.contains("service.serving.knative.dev/hello created"), "{out}");
+
+    let table = f.kubectl_ok(&["get", "ksvc"]);
+    let header = table.lines().next().unwrap_or_default();
+    for col in ["NAME", "URL", "LATESTCREATED", "LATESTREADY", "READY", "REASON"] {
+        assert!(header.contains(col), "column {col} in {header}");
+    }
+    assert!(table.lines().nth(1).unwrap_or_default().starts_with("hello"), "{table}");
+
+    let obj = f.get_json(&["get", "services.serving.knative.dev", "hello"]);
+    let meta = &obj["metadata"];
+    for field in ["uid", "resourceVersion", "creationTimestamp"] {
+        assert!(meta[field].as_str().is_some_and(|s| !s.is_empty()), "{field} in {meta}");
+    }
+    assert_eq!(meta["generation"], 1);
+    // Knative defaulting ran at admission.
+    assert_eq!(obj["spec"]["traffic"][0]["percent"], 100);
+    assert_eq!(obj["spec"]["traffic"][0]["latestRevision"], true);
+    assert_eq!(obj["spec"]["template"]["spec"]["containers"][0]["name"], "user-container");
+    assert_eq!(obj["spec"]["template"]["spec"]["timeoutSeconds"], 300);
+
+    // The short names resolve through discovery.
+    for name in ["kservice", "ksvc", "services.serving.knative.dev"] {
+        assert!(f.kubectl_ok(&["get", name, "hello", "-o", "name"]).contains("hello"));
+    }
+
+    let out = f.kubectl_ok(&["label", "ksvc", "hello", "team=blue"]);
+    assert!(out.contains("labeled"), "{out}");
+    let obj = f.get_json(&["get", "ksvc", "hello"]);
+    assert_eq!(obj["metadata"]["labels"]["team"], "blue");
+    assert_eq!(obj["metadata"]["generation"], 1, "a label is not a spec change");
+
+    let out = f.kubectl_ok(&["apply", "--server-side", "-f", &example("hello.yaml")]);
+    assert!(out.contains("serverside-applied"), "{out}");
+    let changed = std::fs::read_to_string(example("hello.yaml"))
+        .expect("read example")
+        .replace("value: fnmesh", "value: world");
+    let out = f.kubectl_stdin(&["apply", "--server-side", "-f", "-"], &changed);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let obj = f.get_json(&["get", "ksvc", "hello", "--show-managed-fields"]);
+    assert_eq!(obj["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"], "world");
+    assert_eq!(obj["metadata"]["generation"], 2);
+    assert_eq!(obj["metadata"]["labels"]["team"], "blue", "apply keeps others' fields");
+    let managers: Vec<String> = obj["metadata"]["managedFields"]
+        .as_array()
+        .expect("managedFields")
+        .iter()
+        .map(|m| m["manager"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(managers.iter().any(|m| m == "kubectl"), "{managers:?}");
+    assert!(managers.iter().any(|m| m == "kubectl-label"), "{managers:?}");
+
+    let out = f.kubectl_ok(&["delete", "ksvc", "hello"]);
+    assert!(out.contains("deleted"), "{out}");
+    let gone = f.kubectl(&["get", "ksvc", "hello"]);
+    assert!(!gone.status.success());
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("NotFound"));
+}
+
+#[test]
+fn kubectl_watch_sees_a_new_service() {
+    let f = Fnmesh::start();
+    f.kubectl_ok(&["apply", "-f", &example("hello.yaml")]);
+    let mut watch = Command::new(common::kubectl_bin())
+        .arg("--kubeconfig")
+        .arg(f.kubeconfig())
+        .args(["get", "ksvc", "--watch", "-o", "name"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("kubectl get --watch");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = watch.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    // The initial list comes first…
+    let first = rx.recv_timeout(Duration::from_secs(30)).expect("initial list");
+    assert!(first.contains("hello"), "{first}");
+    // …then the new object, as it is created.
+    let out = f.kubectl_stdin(&["apply", "-f", "-"], &service_yaml("hello-two", ""));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let seen = eventually(Duration::from_secs(30), "watch event for hello-two", || {
+        rx.recv_timeout(Duration::from_millis(200))
+            .ok()
+            .filter(|l| l.contains("hello-two"))
+    });
+    assert!(seen.contains("service.serving.knative.dev/hello-two"), "{seen}");
+    let _ = watch.kill();
+    let _ = watch.wait();
+}
+
+#[test]
+fn up_shuts_down_cleanly_on_sigterm() {
+    let mut f = Fnmesh::start();
+    let status = f.terminate();
+    assert!(status.success(), "exit status {status}");
+}
