@@ -150,7 +150,12 @@ impl Api {
         let warnings = std::cell::RefCell::new(Vec::new());
         let mut created = false;
         let object = self.store.transact(opts.dry_run, |txn| {
-            let Some(old) = txn.get(&key) else {
+            let live = txn.get(&key);
+            if kind == PatchKind::Apply {
+                field_manager::validate_applied(live.as_deref(), &patch_doc)
+                    .map_err(|e| ApiError::bad_request(e.0))?;
+            }
+            let Some(old) = live else {
                 if kind != PatchKind::Apply || rp.subresource.is_some() {
                     return Err(ApiError::not_found(&rt, &name));
                 }
@@ -158,8 +163,15 @@ impl Api {
                 return self.apply_create(txn, rp, &key, &patch_doc, opts, &warnings);
             };
             let mut obj = if kind == PatchKind::Apply {
-                field_manager::apply(Some(&old), &patch_doc, &opts.field_manager, opts.force, &now())
-                    .map_err(|c| conflict(&rt, &name, c))?
+                field_manager::apply_subresource(
+                    Some(&old),
+                    &patch_doc,
+                    &opts.field_manager,
+                    rp.subresource.as_deref(),
+                    opts.force,
+                    &now(),
+                )
+                .map_err(|c| conflict(&rt, &name, c))?
             } else {
                 let mut target = (*old).clone();
                 patch::apply_patch(kind, &mut target, &patch_doc)?;

@@ -43,6 +43,11 @@ async fn h2c_revision_is_reached_over_h2c() {
     )
     .unwrap();
     let gateway = RunningGateway::start(table).await;
+    // Several requests: the second and third reuse the multiplexed upstream connection.
+    for _ in 0..2 {
+        let (status, _) = send(gateway.addr, get("grpc.default.example.com", "/", &[])).await;
+        assert_eq!(status, StatusCode::OK);
+    }
     let request = get(
         "grpc.default.example.com",
         "/svc/Method",
