@@ -6,7 +6,11 @@ mod up;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "fnmesh", version, about = "A serverless platform that speaks the Knative Serving API")]
+#[command(
+    name = "fnmesh",
+    version,
+    about = "A serverless platform that speaks the Knative Serving API"
+)]
 pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,

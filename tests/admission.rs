@@ -29,7 +29,10 @@ fn traffic_that_does_not_sum_to_100_is_refused_and_not_stored() {
 #[test]
 fn reserved_env_port_is_refused_and_not_stored() {
     let f = Fnmesh::start();
-    let manifest = service_yaml("env", "          env:\n            - name: PORT\n              value: \"9000\"\n");
+    let manifest = service_yaml(
+        "env",
+        "          env:\n            - name: PORT\n              value: \"9000\"\n",
+    );
     let err = refused(&f, &manifest);
     assert!(err.contains("PORT"), "{err}");
     assert!(err.contains("reserved"), "{err}");
@@ -43,11 +46,17 @@ fn a_refused_update_leaves_the_stored_object_unchanged() {
     let ok = f.kubectl_stdin(&["apply", "-f", "-"], &service_yaml("keep", ""));
     assert!(ok.status.success());
     let before = f.get_json(&["get", "ksvc", "keep"]);
-    let bad = service_yaml("keep", "  traffic:\n    - latestRevision: true\n      percent: 50\n");
+    let bad = service_yaml(
+        "keep",
+        "  traffic:\n    - latestRevision: true\n      percent: 50\n",
+    );
     let err = refused(&f, &bad);
     assert!(err.contains("must sum to 100, got 50"), "{err}");
     let after = f.get_json(&["get", "ksvc", "keep"]);
-    assert_eq!(before["metadata"]["resourceVersion"], after["metadata"]["resourceVersion"]);
+    assert_eq!(
+        before["metadata"]["resourceVersion"],
+        after["metadata"]["resourceVersion"]
+    );
     assert_eq!(before["spec"], after["spec"]);
 }
 
@@ -90,6 +99,10 @@ fn garbage_oversized_and_badly_named_bodies_get_kubernetes_errors() {
     assert!(body.contains("\"causes\""), "{body}");
     assert!(body.contains("\"field\":\"spec.traffic\""), "{body}");
 
-    let (code, _) = post(&f.api_url, "/api/v1/namespaces/nope/configmaps", br#"{"metadata":{"name":"a"}}"#);
+    let (code, _) = post(
+        &f.api_url,
+        "/api/v1/namespaces/nope/configmaps",
+        br#"{"metadata":{"name":"a"}}"#,
+    );
     assert_eq!(code, 404);
 }

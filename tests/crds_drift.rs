@@ -10,7 +10,10 @@ fn deploy_crds_match_fnmesh_crds_output() {
         .expect("run fnmesh crds");
     assert!(out.status.success());
     let printed = String::from_utf8(out.stdout).expect("utf8");
-    let path = format!("{}/deploy/crds/serving.knative.dev.yaml", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/deploy/crds/serving.knative.dev.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let committed = std::fs::read_to_string(&path).expect("deploy/crds/serving.knative.dev.yaml");
     assert!(
         printed == committed,

@@ -25,7 +25,12 @@ fn cm(name: &str, labels: &[(&str, &str)]) -> ConfigMap {
     ConfigMap {
         metadata: ObjectMeta {
             name: Some(name.into()),
-            labels: Some(labels.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect()),
+            labels: Some(
+                labels
+                    .iter()
+                    .map(|(k, v)| ((*k).into(), (*v).into()))
+                    .collect(),
+            ),
             ..Default::default()
         },
         data: Some(BTreeMap::from([("k".to_string(), "v".to_string())])),
@@ -37,8 +42,13 @@ fn cm(name: &str, labels: &[(&str, &str)]) -> ConfigMap {
 async fn kube_runtime_watcher_sees_every_change() {
     let f = Fnmesh::start();
     let api: Api<ConfigMap> = Api::namespaced(client(&f).await, "default");
-    api.create(&PostParams::default(), &cm("before", &[])).await.expect("create");
-    for config in [watcher::Config::default(), watcher::Config::default().streaming_lists()] {
+    api.create(&PostParams::default(), &cm("before", &[]))
+        .await
+        .expect("create");
+    for config in [
+        watcher::Config::default(),
+        watcher::Config::default().streaming_lists(),
+    ] {
         let mut events = watcher(api.clone(), config.labels("watched=yes")).boxed();
         // The initial list/stream completes before anything new happens.
         loop {
@@ -49,11 +59,19 @@ async fn kube_runtime_watcher_sees_every_change() {
             }
         }
         let name = format!("w-{}", rand_suffix());
-        api.create(&PostParams::default(), &cm(&name, &[("watched", "yes")])).await.expect("create");
-        api.patch(&name, &PatchParams::default(), &Patch::Merge(json!({"data": {"k": "v2"}})))
+        api.create(&PostParams::default(), &cm(&name, &[("watched", "yes")]))
             .await
-            .expect("patch");
-        api.delete(&name, &DeleteParams::default()).await.expect("delete");
+            .expect("create");
+        api.patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {"k": "v2"}})),
+        )
+        .await
+        .expect("patch");
+        api.delete(&name, &DeleteParams::default())
+            .await
+            .expect("delete");
         let mut seen = Vec::new();
         while seen.len() < 3 {
             let ev = tokio::time::timeout(Duration::from_secs(20), events.try_next())
@@ -76,20 +94,34 @@ async fn kube_runtime_watcher_sees_every_change() {
 }
 
 fn rand_suffix() -> String {
-    format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos())
+    format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_nanos()
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stale_update_is_a_409_conflict() {
     let f = Fnmesh::start();
     let api: Api<ConfigMap> = Api::namespaced(client(&f).await, "default");
-    let first = api.create(&PostParams::default(), &cm("c", &[])).await.expect("create");
+    let first = api
+        .create(&PostParams::default(), &cm("c", &[]))
+        .await
+        .expect("create");
     let mut newer = first.clone();
     newer.data = Some(BTreeMap::from([("k".into(), "new".into())]));
-    api.replace("c", &PostParams::default(), &newer).await.expect("update at current version");
+    api.replace("c", &PostParams::default(), &newer)
+        .await
+        .expect("update at current version");
     let mut stale = first;
     stale.data = Some(BTreeMap::from([("k".into(), "stale".into())]));
-    let err = api.replace("c", &PostParams::default(), &stale).await.expect_err("stale");
+    let err = api
+        .replace("c", &PostParams::default(), &stale)
+        .await
+        .expect_err("stale");
     match err {
         kube::Error::Api(s) => {
             assert_eq!(s.code, 409);
@@ -97,7 +129,10 @@ async fn a_stale_update_is_a_409_conflict() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(api.get("c").await.expect("get").data.unwrap_or_default()["k"], "new");
+    assert_eq!(
+        api.get("c").await.expect("get").data.unwrap_or_default()["k"],
+        "new"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -105,23 +140,47 @@ async fn server_side_apply_tracks_field_managers() {
     let f = Fnmesh::start();
     let api: Api<ConfigMap> = Api::namespaced(client(&f).await, "default");
     let intent = |v: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa"}, "data": {"x": v}});
-    api.patch("ssa", &PatchParams::apply("alice"), &Patch::Apply(intent("1"))).await.expect("create by apply");
+    api.patch(
+        "ssa",
+        &PatchParams::apply("alice"),
+        &Patch::Apply(intent("1")),
+    )
+    .await
+    .expect("create by apply");
     // Same value from another manager: shared ownership, no conflict.
-    api.patch("ssa", &PatchParams::apply("bob"), &Patch::Apply(intent("1"))).await.expect("shared");
+    api.patch(
+        "ssa",
+        &PatchParams::apply("bob"),
+        &Patch::Apply(intent("1")),
+    )
+    .await
+    .expect("shared");
     let err = api
-        .patch("ssa", &PatchParams::apply("carol"), &Patch::Apply(intent("2")))
+        .patch(
+            "ssa",
+            &PatchParams::apply("carol"),
+            &Patch::Apply(intent("2")),
+        )
         .await
         .expect_err("conflict");
     match err {
         kube::Error::Api(s) => {
             assert_eq!(s.code, 409);
-            assert!(s.message.contains("alice") || s.message.contains("bob"), "{}", s.message);
+            assert!(
+                s.message.contains("alice") || s.message.contains("bob"),
+                "{}",
+                s.message
+            );
             assert!(s.message.contains("data.x"), "{}", s.message);
         }
         other => panic!("{other:?}"),
     }
     let forced = api
-        .patch("ssa", &PatchParams::apply("carol").force(), &Patch::Apply(intent("2")))
+        .patch(
+            "ssa",
+            &PatchParams::apply("carol").force(),
+            &Patch::Apply(intent("2")),
+        )
         .await
         .expect("forced apply");
     assert_eq!(forced.data.unwrap_or_default()["x"], "2");
@@ -130,7 +189,13 @@ async fn server_side_apply_tracks_field_managers() {
         .await
         .expect("dave adds y");
     let now = api
-        .patch("ssa", &PatchParams::apply("dave"), &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa"}})))
+        .patch(
+            "ssa",
+            &PatchParams::apply("dave"),
+            &Patch::Apply(
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa"}}),
+            ),
+        )
         .await
         .expect("dave drops y");
     let data = now.data.unwrap_or_default();
@@ -148,17 +213,28 @@ async fn finalizers_hold_deletion_and_owners_cascade() {
     // A finalizer holds the object in deletionTimestamp until it is removed.
     let mut held = cm("held", &[]);
     held.metadata.finalizers = Some(vec!["example.com/hold".into()]);
-    cms.create(&PostParams::default(), &held).await.expect("create");
-    cms.delete("held", &DeleteParams::default()).await.expect("delete");
+    cms.create(&PostParams::default(), &held)
+        .await
+        .expect("create");
+    cms.delete("held", &DeleteParams::default())
+        .await
+        .expect("delete");
     let pending = cms.get("held").await.expect("still there");
     assert!(pending.metadata.deletion_timestamp.is_some());
-    cms.patch("held", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": null}})))
-        .await
-        .expect("remove finalizer");
+    cms.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .expect("remove finalizer");
     assert!(cms.get_opt("held").await.expect("get").is_none());
 
     // Background: dependents go with their owner.
-    let owner = cms.create(&PostParams::default(), &cm("owner", &[])).await.expect("owner");
+    let owner = cms
+        .create(&PostParams::default(), &cm("owner", &[]))
+        .await
+        .expect("owner");
     let owner_ref = OwnerReference {
         api_version: "v1".into(),
         kind: "ConfigMap".into(),
@@ -175,12 +251,23 @@ async fn finalizers_hold_deletion_and_owners_cascade() {
         },
         ..Default::default()
     };
-    secrets.create(&PostParams::default(), &dependent).await.expect("dependent");
-    cms.delete("owner", &DeleteParams::background()).await.expect("delete owner");
-    assert!(secrets.get_opt("dependent").await.expect("get").is_none(), "collected");
+    secrets
+        .create(&PostParams::default(), &dependent)
+        .await
+        .expect("dependent");
+    cms.delete("owner", &DeleteParams::background())
+        .await
+        .expect("delete owner");
+    assert!(
+        secrets.get_opt("dependent").await.expect("get").is_none(),
+        "collected"
+    );
 
     // Orphan: dependents stay, without the reference.
-    let owner = cms.create(&PostParams::default(), &cm("owner2", &[])).await.expect("owner2");
+    let owner = cms
+        .create(&PostParams::default(), &cm("owner2", &[]))
+        .await
+        .expect("owner2");
     let mut dependent2 = dependent.clone();
     dependent2.metadata.name = Some("dependent2".into());
     dependent2.metadata.owner_references = Some(vec![OwnerReference {
@@ -188,11 +275,24 @@ async fn finalizers_hold_deletion_and_owners_cascade() {
         uid: owner.metadata.uid.clone().expect("uid"),
         ..owner_ref
     }]);
-    secrets.create(&PostParams::default(), &dependent2).await.expect("dependent2");
-    cms.delete("owner2", &DeleteParams::orphan()).await.expect("orphan delete");
+    secrets
+        .create(&PostParams::default(), &dependent2)
+        .await
+        .expect("dependent2");
+    cms.delete("owner2", &DeleteParams::orphan())
+        .await
+        .expect("orphan delete");
     assert!(cms.get_opt("owner2").await.expect("get").is_none());
-    let kept = secrets.get("dependent2").await.expect("orphaned dependent kept");
-    assert!(kept.metadata.owner_references.unwrap_or_default().is_empty());
+    let kept = secrets
+        .get("dependent2")
+        .await
+        .expect("orphaned dependent kept");
+    assert!(
+        kept.metadata
+            .owner_references
+            .unwrap_or_default()
+            .is_empty()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -201,13 +301,27 @@ async fn selectors_and_pages() {
     let api: Api<ConfigMap> = Api::namespaced(client(&f).await, "default");
     for i in 0..7 {
         let tier = if i % 2 == 0 { "web" } else { "db" };
-        api.create(&PostParams::default(), &cm(&format!("p{i}"), &[("tier", tier)])).await.expect("create");
+        api.create(
+            &PostParams::default(),
+            &cm(&format!("p{i}"), &[("tier", tier)]),
+        )
+        .await
+        .expect("create");
     }
-    let web = api.list(&ListParams::default().labels("tier=web")).await.expect("list");
+    let web = api
+        .list(&ListParams::default().labels("tier=web"))
+        .await
+        .expect("list");
     assert_eq!(web.items.len(), 4);
-    let not_web = api.list(&ListParams::default().labels("tier notin (web)")).await.expect("list");
+    let not_web = api
+        .list(&ListParams::default().labels("tier notin (web)"))
+        .await
+        .expect("list");
     assert_eq!(not_web.items.len(), 3);
-    let by_name = api.list(&ListParams::default().fields("metadata.name=p3")).await.expect("list");
+    let by_name = api
+        .list(&ListParams::default().fields("metadata.name=p3"))
+        .await
+        .expect("list");
     assert_eq!(by_name.items.len(), 1);
 
     let mut names = Vec::new();
@@ -238,20 +352,34 @@ async fn deployments_scale_through_the_scale_subresource() {
         }
     }))
     .expect("deployment");
-    let created = api.create(&PostParams::default(), &d).await.expect("create");
+    let created = api
+        .create(&PostParams::default(), &d)
+        .await
+        .expect("create");
     assert_eq!(created.spec.replicas, Some(1), "defaulted");
     let scale = api
-        .patch_scale("d", &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": 3}})))
+        .patch_scale(
+            "d",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 3}})),
+        )
         .await
         .expect("scale");
     assert_eq!(scale.spec.and_then(|s| s.replicas), Some(3));
-    assert_eq!(scale.status.map(|s| s.selector), Some(Some("app=d".to_string())));
+    assert_eq!(
+        scale.status.map(|s| s.selector),
+        Some(Some("app=d".to_string()))
+    );
     let after = api.get("d").await.expect("get");
     assert_eq!(after.spec.replicas, Some(3));
     assert_eq!(after.metadata.generation, Some(2));
     // Status writes go through /status only and do not bump the generation.
     let st = api
-        .patch_status("d", &PatchParams::default(), &Patch::Merge(json!({"status": {"readyReplicas": 3}})))
+        .patch_status(
+            "d",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"readyReplicas": 3}})),
+        )
         .await
         .expect("status");
     assert_eq!(st.status.and_then(|s| s.ready_replicas), Some(3));
@@ -262,7 +390,10 @@ async fn deployments_scale_through_the_scale_subresource() {
 fn a_watch_from_a_compacted_version_gets_410_gone() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let mut f = Fnmesh::start_in(tmp.path());
-    let out = f.kubectl_stdin(&["apply", "-f", "-"], "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: gone-test\n");
+    let out = f.kubectl_stdin(
+        &["apply", "-f", "-"],
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: gone-test\n",
+    );
     assert!(out.status.success());
     f.kill9();
     // After a restart the change log starts afresh: older versions are gone.

@@ -17,37 +17,66 @@ fn example(name: &str) -> String {
 fn kubectl_applies_gets_labels_and_deletes_a_knative_service() {
     let f = Fnmesh::start();
     let out = f.kubectl_ok(&["apply", "-f", &example("hello.yaml")]);
-    assert!(out.contains("service.serving.knative.dev/hello created"), "{out}");
+    assert!(
+        out.contains("service.serving.knative.dev/hello created"),
+        "{out}"
+    );
 
     let table = f.kubectl_ok(&["get", "ksvc"]);
     let header = table.lines().next().unwrap_or_default();
-    for col in ["NAME", "URL", "LATESTCREATED", "LATESTREADY", "READY", "REASON"] {
+    for col in [
+        "NAME",
+        "URL",
+        "LATESTCREATED",
+        "LATESTREADY",
+        "READY",
+        "REASON",
+    ] {
         assert!(header.contains(col), "column {col} in {header}");
     }
-    assert!(table.lines().nth(1).unwrap_or_default().starts_with("hello"), "{table}");
+    assert!(
+        table
+            .lines()
+            .nth(1)
+            .unwrap_or_default()
+            .starts_with("hello"),
+        "{table}"
+    );
 
     let obj = f.get_json(&["get", "services.serving.knative.dev", "hello"]);
     let meta = &obj["metadata"];
     for field in ["uid", "resourceVersion", "creationTimestamp"] {
-        assert!(meta[field].as_str().is_some_and(|s| !s.is_empty()), "{field} in {meta}");
+        assert!(
+            meta[field].as_str().is_some_and(|s| !s.is_empty()),
+            "{field} in {meta}"
+        );
     }
     assert_eq!(meta["generation"], 1);
     // Knative defaulting ran at admission.
     assert_eq!(obj["spec"]["traffic"][0]["percent"], 100);
     assert_eq!(obj["spec"]["traffic"][0]["latestRevision"], true);
-    assert_eq!(obj["spec"]["template"]["spec"]["containers"][0]["name"], "user-container");
+    assert_eq!(
+        obj["spec"]["template"]["spec"]["containers"][0]["name"],
+        "user-container"
+    );
     assert_eq!(obj["spec"]["template"]["spec"]["timeoutSeconds"], 300);
 
     // The short names resolve through discovery.
     for name in ["kservice", "ksvc", "services.serving.knative.dev"] {
-        assert!(f.kubectl_ok(&["get", name, "hello", "-o", "name"]).contains("hello"));
+        assert!(
+            f.kubectl_ok(&["get", name, "hello", "-o", "name"])
+                .contains("hello")
+        );
     }
 
     let out = f.kubectl_ok(&["label", "ksvc", "hello", "team=blue"]);
     assert!(out.contains("labeled"), "{out}");
     let obj = f.get_json(&["get", "ksvc", "hello"]);
     assert_eq!(obj["metadata"]["labels"]["team"], "blue");
-    assert_eq!(obj["metadata"]["generation"], 1, "a label is not a spec change");
+    assert_eq!(
+        obj["metadata"]["generation"], 1,
+        "a label is not a spec change"
+    );
 
     let out = f.kubectl_ok(&["apply", "--server-side", "-f", &example("hello.yaml")]);
     assert!(out.contains("serverside-applied"), "{out}");
@@ -55,11 +84,21 @@ fn kubectl_applies_gets_labels_and_deletes_a_knative_service() {
         .expect("read example")
         .replace("value: fnmesh", "value: world");
     let out = f.kubectl_stdin(&["apply", "--server-side", "-f", "-"], &changed);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let obj = f.get_json(&["get", "ksvc", "hello", "--show-managed-fields"]);
-    assert_eq!(obj["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"], "world");
+    assert_eq!(
+        obj["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"],
+        "world"
+    );
     assert_eq!(obj["metadata"]["generation"], 2);
-    assert_eq!(obj["metadata"]["labels"]["team"], "blue", "apply keeps others' fields");
+    assert_eq!(
+        obj["metadata"]["labels"]["team"], "blue",
+        "apply keeps others' fields"
+    );
     let managers: Vec<String> = obj["metadata"]["managedFields"]
         .as_array()
         .expect("managedFields")
@@ -67,7 +106,10 @@ fn kubectl_applies_gets_labels_and_deletes_a_knative_service() {
         .map(|m| m["manager"].as_str().unwrap_or_default().to_string())
         .collect();
     assert!(managers.iter().any(|m| m == "kubectl"), "{managers:?}");
-    assert!(managers.iter().any(|m| m == "kubectl-label"), "{managers:?}");
+    assert!(
+        managers.iter().any(|m| m == "kubectl-label"),
+        "{managers:?}"
+    );
 
     let out = f.kubectl_ok(&["delete", "ksvc", "hello"]);
     assert!(out.contains("deleted"), "{out}");
@@ -96,17 +138,26 @@ fn kubectl_watch_sees_a_new_service() {
         }
     });
     // The initial list comes first…
-    let first = rx.recv_timeout(Duration::from_secs(30)).expect("initial list");
+    let first = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("initial list");
     assert!(first.contains("hello"), "{first}");
     // …then the new object, as it is created.
     let out = f.kubectl_stdin(&["apply", "-f", "-"], &service_yaml("hello-two", ""));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let seen = eventually(Duration::from_secs(30), "watch event for hello-two", || {
         rx.recv_timeout(Duration::from_millis(200))
             .ok()
             .filter(|l| l.contains("hello-two"))
     });
-    assert!(seen.contains("service.serving.knative.dev/hello-two"), "{seen}");
+    assert!(
+        seen.contains("service.serving.knative.dev/hello-two"),
+        "{seen}"
+    );
     let _ = watch.kill();
     let _ = watch.wait();
 }

@@ -145,16 +145,18 @@ fn builtin_defaults(rt: &ResourceType, obj: &mut Value) {
         "deployments" => {
             if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
                 spec.entry("replicas").or_insert(Value::from(1));
-                spec.entry("revisionHistoryLimit").or_insert(Value::from(10));
+                spec.entry("revisionHistoryLimit")
+                    .or_insert(Value::from(10));
                 spec.entry("progressDeadlineSeconds")
                     .or_insert(Value::from(600));
             }
         }
         "secrets" => fold_string_data(obj),
         "namespaces" => {
-            let status = obj
-                .as_object_mut()
-                .map(|o| o.entry("status").or_insert_with(|| Value::Object(Map::new())));
+            let status = obj.as_object_mut().map(|o| {
+                o.entry("status")
+                    .or_insert_with(|| Value::Object(Map::new()))
+            });
             if let Some(Value::Object(s)) = status {
                 s.entry("phase").or_insert(Value::from("Active"));
             }

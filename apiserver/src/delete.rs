@@ -34,7 +34,11 @@ pub struct DeleteOptions {
 
 impl DeleteOptions {
     /// From a `DeleteOptions` body (may be empty) and the query's `propagationPolicy`.
-    pub fn from_request(body: &Value, query_policy: Option<&str>, dry_run: bool) -> Result<Self, ApiError> {
+    pub fn from_request(
+        body: &Value,
+        query_policy: Option<&str>,
+        dry_run: bool,
+    ) -> Result<Self, ApiError> {
         let policy = body
             .get("propagationPolicy")
             .and_then(Value::as_str)
@@ -53,7 +57,10 @@ impl DeleteOptions {
         let pre = body.get("preconditions");
         Ok(Self {
             propagation,
-            precondition_uid: pre.and_then(|p| p.get("uid")).and_then(Value::as_str).map(str::to_string),
+            precondition_uid: pre
+                .and_then(|p| p.get("uid"))
+                .and_then(Value::as_str)
+                .map(str::to_string),
             precondition_rv: pre
                 .and_then(|p| p.get("resourceVersion"))
                 .and_then(Value::as_str)
@@ -68,13 +75,19 @@ impl DeleteOptions {
 }
 
 fn uid(obj: &Value) -> &str {
-    obj.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default()
+    obj.pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
 }
 
 fn finalizers(obj: &Value) -> Vec<String> {
     obj.pointer("/metadata/finalizers")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -100,8 +113,10 @@ fn set_finalizers(obj: &mut Value, list: Vec<String>) {
 
 fn mark_deleting(obj: &mut Value) {
     let meta = metadata_mut(obj);
-    meta.entry("deletionTimestamp").or_insert_with(|| Value::from(now()));
-    meta.entry("deletionGracePeriodSeconds").or_insert(Value::from(0));
+    meta.entry("deletionTimestamp")
+        .or_insert_with(|| Value::from(now()));
+    meta.entry("deletionGracePeriodSeconds")
+        .or_insert(Value::from(0));
 }
 
 fn is_namespace_key(key: &str) -> bool {
@@ -112,7 +127,11 @@ impl Api {
     pub fn delete(&self, rp: &ResourcePath, opts: &DeleteOptions) -> Result<Arc<Value>, ApiError> {
         let rt = &rp.rt;
         let name = rp.name.clone().unwrap_or_default();
-        let key = object_key(&rt.store_prefix(), rp.namespace.as_deref().unwrap_or(""), &name);
+        let key = object_key(
+            &rt.store_prefix(),
+            rp.namespace.as_deref().unwrap_or(""),
+            &name,
+        );
         self.store.transact(opts.dry_run, |txn| {
             let old = txn.get(&key).ok_or_else(|| ApiError::not_found(rt, &name))?;
             if opts.precondition_uid.as_deref().is_some_and(|u| u != uid(&old))
@@ -165,7 +184,9 @@ impl Api {
     /// Move a terminating object forward: cascade its special finalizers, and remove it
     /// once nothing holds it.
     fn progress_deletion(&self, txn: &mut Txn<'_>, key: &str) -> Result<(), ApiError> {
-        let Some(obj) = txn.get(key) else { return Ok(()) };
+        let Some(obj) = txn.get(key) else {
+            return Ok(());
+        };
         let owner_uid = uid(&obj).to_string();
         let mut fins = finalizers(&obj);
         if fins.iter().any(|f| f == ORPHAN) {
@@ -215,7 +236,9 @@ impl Api {
 
     /// Delete a dependent in the background: now if nothing holds it, otherwise mark it.
     fn delete_or_mark(&self, txn: &mut Txn<'_>, key: &str) -> Result<(), ApiError> {
-        let Some(obj) = txn.get(key) else { return Ok(()) };
+        let Some(obj) = txn.get(key) else {
+            return Ok(());
+        };
         if obj.pointer("/metadata/deletionTimestamp").is_some() {
             return Ok(());
         }
@@ -232,10 +255,16 @@ impl Api {
     /// left, a terminating namespace that became empty, a foreground owner whose last
     /// dependent this was.
     pub(crate) fn remove(&self, txn: &mut Txn<'_>, key: &str) -> Result<(), ApiError> {
-        let Some(obj) = txn.get(key) else { return Ok(()) };
+        let Some(obj) = txn.get(key) else {
+            return Ok(());
+        };
         txn.delete(key);
         let gone_uid = uid(&obj).to_string();
-        let live: HashSet<String> = txn.scan("").iter().map(|(_, v)| uid(v).to_string()).collect();
+        let live: HashSet<String> = txn
+            .scan("")
+            .iter()
+            .map(|(_, v)| uid(v).to_string())
+            .collect();
         for (dk, dep) in dependents(txn, &gone_uid) {
             if owner_uids(&dep).iter().all(|u| !live.contains(u)) {
                 self.delete_or_mark(txn, &dk)?;

@@ -17,8 +17,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use crate::admission::FieldValidation;
 use crate::api::{Api, ListOptions};
 use crate::delete::DeleteOptions;
-use crate::path::ResourcePath;
 use crate::patch::PatchKind;
+use crate::path::ResourcePath;
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::server::{Body, Ctx, json_response, read_body};
 use crate::status::ApiError;
@@ -58,13 +58,22 @@ fn render_for(req: &Request<Incoming>, q: &Query) -> Render {
         .next()
         .is_some_and(|first| first.contains("as=Table"));
     if wants_table {
-        Render::Table(q.get("includeObject").cloned().unwrap_or_else(|| "Metadata".into()))
+        Render::Table(
+            q.get("includeObject")
+                .cloned()
+                .unwrap_or_else(|| "Metadata".into()),
+        )
     } else {
         Render::Json
     }
 }
 
-fn table_of(columns: &[PrinterColumn], objects: &[&Value], include: &str, list_meta: Value) -> Value {
+fn table_of(
+    columns: &[PrinterColumn],
+    objects: &[&Value],
+    include: &str,
+    list_meta: Value,
+) -> Value {
     table::to_table(columns, objects, include, list_meta, jiff::Timestamp::now())
 }
 
@@ -104,9 +113,10 @@ fn write_options(req: &Request<Incoming>, q: &Query) -> Result<WriteOptions, Api
 
 fn list_options(q: &Query) -> Result<ListOptions, ApiError> {
     let labels = match q.get("labelSelector").filter(|s| !s.is_empty()) {
-        Some(s) => Some(LabelSelector::parse(s).map_err(|e| {
-            ApiError::bad_request(format!("unable to parse requirement: {e}"))
-        })?),
+        Some(s) => Some(
+            LabelSelector::parse(s)
+                .map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?,
+        ),
         None => None,
     };
     let fields = match q.get("fieldSelector").filter(|s| !s.is_empty()) {
@@ -115,7 +125,9 @@ fn list_options(q: &Query) -> Result<ListOptions, ApiError> {
     };
     let limit = match q.get("limit") {
         Some(l) => Some(l.parse::<usize>().map_err(|_| {
-            ApiError::bad_request(format!("limit: Invalid value: \"{l}\": must be a non-negative integer"))
+            ApiError::bad_request(format!(
+                "limit: Invalid value: \"{l}\": must be a non-negative integer"
+            ))
         })?),
         None => None,
     };
@@ -137,7 +149,8 @@ fn parse_object(req_ct: &str, body: &[u8]) -> Result<Value, ApiError> {
     let v: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(e) if req_ct.contains("yaml") => {
-            let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("body is not UTF-8"))?;
+            let text = std::str::from_utf8(body)
+                .map_err(|_| ApiError::bad_request("body is not UTF-8"))?;
             serde_saphyr::from_str(text).map_err(|ye| {
                 ApiError::bad_request(format!("the body is neither JSON ({e}) nor YAML ({ye})"))
             })?
@@ -149,7 +162,9 @@ fn parse_object(req_ct: &str, body: &[u8]) -> Result<Value, ApiError> {
         }
     };
     if !v.is_object() {
-        return Err(ApiError::bad_request("the request body must be a JSON object"));
+        return Err(ApiError::bad_request(
+            "the request body must be a JSON object",
+        ));
     }
     Ok(v)
 }
@@ -165,15 +180,26 @@ fn with_warnings(mut resp: Response<Body>, warnings: &[String]) -> Response<Body
 }
 
 fn written(w: Written, render: &Render, columns: &[PrinterColumn]) -> Response<Body> {
-    let code = if w.created { StatusCode::CREATED } else { StatusCode::OK };
+    let code = if w.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     let resp = object_response(code, &w.object, render, columns);
     with_warnings(resp, &w.warnings)
 }
 
-fn object_response(code: StatusCode, obj: &Value, render: &Render, columns: &[PrinterColumn]) -> Response<Body> {
+fn object_response(
+    code: StatusCode,
+    obj: &Value,
+    render: &Render,
+    columns: &[PrinterColumn],
+) -> Response<Body> {
     match render {
         Render::Json => json_response(code, obj),
-        Render::Table(include) => json_response(code, &table_of(columns, &[obj], include, json!({}))),
+        Render::Table(include) => {
+            json_response(code, &table_of(columns, &[obj], include, json!({})))
+        }
     }
 }
 
@@ -288,7 +314,12 @@ pub(crate) async fn resource(
     }
 }
 
-fn list(api: &Api, rp: &ResourcePath, q: &Query, render: &Render) -> Result<Response<Body>, ApiError> {
+fn list(
+    api: &Api,
+    rp: &ResourcePath,
+    q: &Query,
+    render: &Render,
+) -> Result<Response<Body>, ApiError> {
     let opts = list_options(q)?;
     let page = api.list(rp, &opts)?;
     let mut meta = json!({"resourceVersion": page.rv.to_string()});
@@ -313,12 +344,19 @@ fn list(api: &Api, rp: &ResourcePath, q: &Query, render: &Render) -> Result<Resp
     Ok(json_response(StatusCode::OK, &doc))
 }
 
-fn watch(api: &Api, rp: ResourcePath, q: &Query, render: Render) -> Result<Response<Body>, ApiError> {
+fn watch(
+    api: &Api,
+    rp: ResourcePath,
+    q: &Query,
+    render: Render,
+) -> Result<Response<Body>, ApiError> {
     let opts = list_options(q)?;
     let from = match q.get("resourceVersion").map(String::as_str) {
         None | Some("" | "0") => None,
         Some(rv) => Some(rv.parse::<u64>().map_err(|_| {
-            ApiError::bad_request(format!("resourceVersion: Invalid value: \"{rv}\": must be an integer"))
+            ApiError::bad_request(format!(
+                "resourceVersion: Invalid value: \"{rv}\": must be an integer"
+            ))
         })?),
     };
     let send_initial = flag(q, "sendInitialEvents");

@@ -38,10 +38,17 @@ fn hash(doc: &Value) -> String {
 
 /// The document for `api/v1` or `apis/g/v`.
 pub fn document(table: &ResourceTable, gv: &str) -> Option<Value> {
-    let (g, v) = table.groups().into_iter().find(|(g, v)| gv_path(g, v) == gv)?;
+    let (g, v) = table
+        .groups()
+        .into_iter()
+        .find(|(g, v)| gv_path(g, v) == gv)?;
     let mut paths = Map::new();
     let mut schemas = Map::new();
-    for t in table.all().iter().filter(|t| t.group == g && t.version == v) {
+    for t in table
+        .all()
+        .iter()
+        .filter(|t| t.group == g && t.version == v)
+    {
         add_paths(t, &mut paths);
         if let Some(s) = &t.openapi_schema {
             let mut s = s.clone();

@@ -42,9 +42,7 @@ pub fn parse_body(kind: PatchKind, body: &[u8]) -> Result<Value, ApiError> {
                 ))
             })
         }
-        Err(e) => Err(ApiError::bad_request(format!(
-            "error decoding patch: {e}"
-        ))),
+        Err(e) => Err(ApiError::bad_request(format!("error decoding patch: {e}"))),
     }
 }
 
@@ -54,14 +52,13 @@ pub fn apply_patch(kind: PatchKind, target: &mut Value, patch: &Value) -> Result
         PatchKind::Json => {
             let ops: json_patch::Patch = serde_json::from_value(patch.clone())
                 .map_err(|e| ApiError::bad_request(format!("invalid JSON patch: {e}")))?;
-            json_patch::patch(target, &ops)
-                .map_err(|e| ApiError::Invalid {
-                    message: format!("the JSON patch could not be applied: {e}"),
-                    kind: String::new(),
-                    name: String::new(),
-                    group: String::new(),
-                    causes: Vec::new(),
-                })
+            json_patch::patch(target, &ops).map_err(|e| ApiError::Invalid {
+                message: format!("the JSON patch could not be applied: {e}"),
+                kind: String::new(),
+                name: String::new(),
+                group: String::new(),
+                causes: Vec::new(),
+            })
         }
         PatchKind::Merge => {
             if !patch.is_object() {

@@ -42,7 +42,12 @@ pub fn to_scale(obj: &Value) -> Value {
 }
 
 impl Api {
-    pub fn update_scale(&self, rp: &ResourcePath, scale: &Value, opts: &WriteOptions) -> Result<Value, ApiError> {
+    pub fn update_scale(
+        &self,
+        rp: &ResourcePath,
+        scale: &Value,
+        opts: &WriteOptions,
+    ) -> Result<Value, ApiError> {
         self.write_scale(rp, opts, |_| Ok(scale.clone()))
     }
 
@@ -73,11 +78,19 @@ impl Api {
     ) -> Result<Value, ApiError> {
         let rt = rp.rt.clone();
         let name = rp.name.clone().unwrap_or_default();
-        let key = object_key(&rt.store_prefix(), rp.namespace.as_deref().unwrap_or(""), &name);
+        let key = object_key(
+            &rt.store_prefix(),
+            rp.namespace.as_deref().unwrap_or(""),
+            &name,
+        );
         let stored = self.store.transact(opts.dry_run, |txn| {
-            let old = txn.get(&key).ok_or_else(|| ApiError::not_found(&rt, &name))?;
+            let old = txn
+                .get(&key)
+                .ok_or_else(|| ApiError::not_found(&rt, &name))?;
             let wanted = desired(&to_scale(&old))?;
-            if let Some(rv) = wanted.pointer("/metadata/resourceVersion").and_then(Value::as_str)
+            if let Some(rv) = wanted
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
                 && !rv.is_empty()
                 && rv != resource_version(&old).to_string()
             {

@@ -195,12 +195,13 @@ async fn route(ctx: &Arc<Ctx>, req: Request<Incoming>) -> Result<Response<Body>,
             message: "the request is too large: request bodies are limited to 3 MiB".into(),
         });
     }
-    let endpoint = path::parse(&ctx.api.table, req.uri().path()).map_err(|_| ApiError::NotFound {
-        message: "the server could not find the requested resource".into(),
-        kind: String::new(),
-        name: String::new(),
-        group: String::new(),
-    })?;
+    let endpoint =
+        path::parse(&ctx.api.table, req.uri().path()).map_err(|_| ApiError::NotFound {
+            message: "the server could not find the requested resource".into(),
+            kind: String::new(),
+            name: String::new(),
+            group: String::new(),
+        })?;
     let accept = req
         .headers()
         .get(header::ACCEPT)
@@ -236,7 +237,9 @@ async fn route(ctx: &Arc<Ctx>, req: Request<Incoming>) -> Result<Response<Body>,
             let core = matches!(endpoint, Endpoint::CoreVersions);
             if let Some(v) = discovery::aggregated_version(&accept) {
                 let mut r = json_response(StatusCode::OK, &discovery::aggregated(table, core, v));
-                if let Ok(ct) = header::HeaderValue::from_str(&discovery::aggregated_content_type(v)) {
+                if let Ok(ct) =
+                    header::HeaderValue::from_str(&discovery::aggregated_content_type(v))
+                {
                     r.headers_mut().insert(header::CONTENT_TYPE, ct);
                 }
                 return Ok(r);
@@ -260,7 +263,9 @@ async fn route(ctx: &Arc<Ctx>, req: Request<Incoming>) -> Result<Response<Body>,
             let mut r = Response::new(full(Bytes::new()));
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
-                header::HeaderValue::from_static("application/com.github.proto-openapi.spec.v2@v1.0+protobuf"),
+                header::HeaderValue::from_static(
+                    "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
+                ),
             );
             Ok(r)
         }

@@ -165,7 +165,11 @@ impl Store {
 
     /// Subscribe to changes after `from`; with `from` = None, to changes from now on,
     /// together with a consistent snapshot of the objects under `snapshot_prefix`.
-    pub fn subscribe(&self, from: Option<u64>, snapshot_prefix: &str) -> Result<Subscription, Gone> {
+    pub fn subscribe(
+        &self,
+        from: Option<u64>,
+        snapshot_prefix: &str,
+    ) -> Result<Subscription, Gone> {
         let state = self.state.read();
         let live = self.events.subscribe();
         let Some(from) = from else {
@@ -188,12 +192,7 @@ impl Store {
                 oldest: state.compacted,
             });
         }
-        let replay = state
-            .log
-            .iter()
-            .filter(|e| e.rv > from)
-            .cloned()
-            .collect();
+        let replay = state.log.iter().filter(|e| e.rv > from).cloned().collect();
         Ok(Subscription {
             replay,
             live,
@@ -245,7 +244,9 @@ impl Store {
                 match value {
                     Write::Put(v) => {
                         let bytes = serde_json::to_vec(&**v).map_err(db_err)?;
-                        objects.insert(key.as_str(), bytes.as_slice()).map_err(db_err)?;
+                        objects
+                            .insert(key.as_str(), bytes.as_slice())
+                            .map_err(db_err)?;
                     }
                     Write::Delete(_) => {
                         objects.remove(key.as_str()).map_err(db_err)?;

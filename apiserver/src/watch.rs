@@ -33,14 +33,18 @@ pub struct WatchRequest {
     pub timeout: Option<Duration>,
 }
 
-pub fn start(api: &Api, req: WatchRequest, encode: Encoder) -> Result<mpsc::Receiver<Bytes>, ApiError> {
+pub fn start(
+    api: &Api,
+    req: WatchRequest,
+    encode: Encoder,
+) -> Result<mpsc::Receiver<Bytes>, ApiError> {
     let prefix = Api::collection_prefix(&req.rp);
-    let sub = api.store.subscribe(req.from, &prefix).map_err(|g| ApiError::Gone {
-        message: format!(
-            "too old resource version: {} ({})",
-            g.requested, g.oldest
-        ),
-    })?;
+    let sub = api
+        .store
+        .subscribe(req.from, &prefix)
+        .map_err(|g| ApiError::Gone {
+            message: format!("too old resource version: {} ({})", g.requested, g.oldest),
+        })?;
     let (tx, rx) = mpsc::channel(256);
     tokio::spawn(async move {
         let mut w = Watcher {

@@ -59,10 +59,7 @@ impl Api {
         admission::admit(rt, &mut obj, None)?;
         let now = now();
         let meta = metadata_mut(&mut obj);
-        meta.insert(
-            "uid".into(),
-            Value::from(uuid::Uuid::new_v4().to_string()),
-        );
+        meta.insert("uid".into(), Value::from(uuid::Uuid::new_v4().to_string()));
         meta.insert("creationTimestamp".into(), Value::from(now.clone()));
         if rt.has_generation {
             meta.insert("generation".into(), Value::from(1));
@@ -111,7 +108,9 @@ impl Api {
         let key = object_key(&rt.store_prefix(), &namespace, &name);
         let mut warnings = admission::prune(&rt, &mut obj, opts.field_validation)?;
         let object = self.store.transact(opts.dry_run, |txn| {
-            let old = txn.get(&key).ok_or_else(|| ApiError::not_found(&rt, &name))?;
+            let old = txn
+                .get(&key)
+                .ok_or_else(|| ApiError::not_found(&rt, &name))?;
             let wanted_rv = obj
                 .pointer("/metadata/resourceVersion")
                 .and_then(Value::as_str)
@@ -119,7 +118,16 @@ impl Api {
             if !wanted_rv.is_empty() && wanted_rv != resource_version(&old).to_string() {
                 return Err(ApiError::stale(&rt, &name));
             }
-            self.store_update(txn, &rt, &key, &old, obj, rp.subresource.as_deref(), opts, false)
+            self.store_update(
+                txn,
+                &rt,
+                &key,
+                &old,
+                obj,
+                rp.subresource.as_deref(),
+                opts,
+                false,
+            )
         })?;
         warnings.dedup();
         Ok(Written {
@@ -178,8 +186,7 @@ impl Api {
                 target
             };
             if rp.subresource.is_none() {
-                *warnings.borrow_mut() =
-                    admission::prune(&rt, &mut obj, opts.field_validation)?;
+                *warnings.borrow_mut() = admission::prune(&rt, &mut obj, opts.field_validation)?;
             }
             let wanted_rv = obj
                 .pointer("/metadata/resourceVersion")
@@ -232,10 +239,7 @@ impl Api {
         }
         admission::admit(rt, &mut obj, None)?;
         let meta = metadata_mut(&mut obj);
-        meta.insert(
-            "uid".into(),
-            Value::from(uuid::Uuid::new_v4().to_string()),
-        );
+        meta.insert("uid".into(), Value::from(uuid::Uuid::new_v4().to_string()));
         meta.insert("creationTimestamp".into(), Value::from(now()));
         if rt.has_generation {
             meta.insert("generation".into(), Value::from(1));
@@ -358,15 +362,14 @@ impl Api {
 }
 
 fn conflict(rt: &ResourceType, name: &str, c: field_manager::Conflicts) -> ApiError {
-    let causes: Vec<Cause> = c
-        .0
-        .iter()
-        .map(|x| Cause {
-            field: x.field.clone(),
-            message: format!("conflict with \"{}\"", x.manager),
-            reason: "FieldManagerConflict",
-        })
-        .collect();
+    let causes: Vec<Cause> =
+        c.0.iter()
+            .map(|x| Cause {
+                field: x.field.clone(),
+                message: format!("conflict with \"{}\"", x.manager),
+                reason: "FieldManagerConflict",
+            })
+            .collect();
     ApiError::Conflict {
         message: c.to_string(),
         kind: rt.plural.to_string(),

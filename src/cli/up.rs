@@ -58,8 +58,14 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     println!("fnmesh is up");
     println!("  API:        http://{api_addr}");
     println!("  kubeconfig: {}", kubeconfig.display());
-    println!("  ingress:    http://{} (routes arrive with the serving components)", args.http_addr);
-    println!("  try:        KUBECONFIG={} kubectl get ksvc", kubeconfig.display());
+    println!(
+        "  ingress:    http://{} (routes arrive with the serving components)",
+        args.http_addr
+    );
+    println!(
+        "  try:        KUBECONFIG={} kubectl get ksvc",
+        kubeconfig.display()
+    );
     server.serve(shutdown_signal()).await;
     println!("fnmesh stopped");
     Ok(())
@@ -71,9 +77,8 @@ fn uuid_token() -> String {
 
 async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return std::future::pending().await,
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        return std::future::pending().await;
     };
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}

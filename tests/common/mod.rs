@@ -1,6 +1,8 @@
 //! Test harness: start the real `fnmesh up` binary on loopback with a fresh data dir and
 //! drive it with the real kubectl (or kube-rs).
 #![allow(dead_code, unreachable_pub)]
+// The harness is synchronous (processes and kubectl), with no tokio clock to pause.
+#![allow(clippy::disallowed_types)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -38,7 +40,14 @@ impl Fnmesh {
         let kubeconfig = dir.join("kubeconfig");
         let _ = std::fs::remove_file(&kubeconfig);
         let child = Command::new(bin())
-            .args(["up", "--api-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--data-dir"])
+            .args([
+                "up",
+                "--api-addr",
+                "127.0.0.1:0",
+                "--http-addr",
+                "127.0.0.1:0",
+                "--data-dir",
+            ])
             .arg(dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -68,7 +77,10 @@ impl Fnmesh {
         let url = rx
             .recv_timeout(Duration::from_secs(60))
             .expect("fnmesh up printed its API address");
-        assert!(self.kubeconfig().exists(), "kubeconfig written before the banner");
+        assert!(
+            self.kubeconfig().exists(),
+            "kubeconfig written before the banner"
+        );
         url
     }
 
@@ -196,6 +208,10 @@ pub fn raw_http(url: &str, request: &[u8]) -> (u16, String) {
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    let body = text.split("\r\n\r\n").nth(1).unwrap_or_default().to_string();
+    let body = text
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
     (code, body)
 }

@@ -63,7 +63,11 @@ impl<'a> FieldReader<'a> {
                 Payload::Bytes(bytes)
             }
             5 => Payload::Fixed32(u32::from_le_bytes(take_array(&mut self.buf)?)),
-            other => return Err(malformed(format!("field {number} has unsupported wire type {other}"))),
+            other => {
+                return Err(malformed(format!(
+                    "field {number} has unsupported wire type {other}"
+                )));
+            }
         };
         Ok((number, payload))
     }
@@ -136,7 +140,13 @@ mod tests {
 
     #[test]
     fn rejects_truncation_and_overlong_lengths() {
-        for buf in [&[0x08][..], &[0x0a, 5, b'a'], &[0x11, 1, 2], &[0x0b], &[0x00, 0x01]] {
+        for buf in [
+            &[0x08][..],
+            &[0x0a, 5, b'a'],
+            &[0x11, 1, 2],
+            &[0x0b],
+            &[0x00, 0x01],
+        ] {
             let err = FieldReader::new(buf).find_map(Result::err);
             assert!(matches!(err, Some(ProtobufError::Malformed(_))), "{buf:?}");
         }

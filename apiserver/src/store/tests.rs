@@ -40,7 +40,9 @@ fn a_failed_or_dry_run_transaction_changes_nothing() {
     });
     assert!(r.is_err());
     store
-        .transact(true, |t| Ok::<_, StoreError>(t.put("/configmaps/ns/b", obj("b"))))
+        .transact(true, |t| {
+            Ok::<_, StoreError>(t.put("/configmaps/ns/b", obj("b")))
+        })
         .unwrap();
     assert_eq!(store.current_rv(), 0);
     assert!(store.get("/configmaps/ns/a").is_none());

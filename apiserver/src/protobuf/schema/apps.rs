@@ -31,7 +31,11 @@ static DEPLOYMENT_STRATEGY: Message = Message {
     name: "DeploymentStrategy",
     fields: &[
         Field::omit(1, "type", Type::String),
-        Field::ptr(2, "rollingUpdate", Type::Message(&ROLLING_UPDATE_DEPLOYMENT)),
+        Field::ptr(
+            2,
+            "rollingUpdate",
+            Type::Message(&ROLLING_UPDATE_DEPLOYMENT),
+        ),
     ],
 };
 

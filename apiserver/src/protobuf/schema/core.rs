@@ -133,7 +133,11 @@ pub(in crate::protobuf) static SERVICE_ACCOUNT: Message = Message {
     fields: &[
         META,
         Field::list(2, "secrets", Type::Message(&OBJECT_REFERENCE)),
-        Field::list(3, "imagePullSecrets", Type::Message(&LOCAL_OBJECT_REFERENCE)),
+        Field::list(
+            3,
+            "imagePullSecrets",
+            Type::Message(&LOCAL_OBJECT_REFERENCE),
+        ),
         Field::ptr(4, "automountServiceAccountToken", Type::Bool),
     ],
 };
@@ -158,10 +162,7 @@ static LOCAL_OBJECT_REFERENCE: Message = Message {
 
 pub(in crate::protobuf) static POD_TEMPLATE_SPEC: Message = Message {
     name: "PodTemplateSpec",
-    fields: &[
-        META,
-        Field::omit(2, "spec", Type::Message(&POD_SPEC)),
-    ],
+    fields: &[META, Field::omit(2, "spec", Type::Message(&POD_SPEC))],
 };
 
 static POD_SPEC: Message = Message {
@@ -170,7 +171,11 @@ static POD_SPEC: Message = Message {
         Field::list(1, "volumes", Type::Unmodelled("Volume")),
         Field::list(20, "initContainers", Type::Message(&CONTAINER)),
         Field::list(2, "containers", Type::Message(&CONTAINER)),
-        Field::list(34, "ephemeralContainers", Type::Unmodelled("EphemeralContainer")),
+        Field::list(
+            34,
+            "ephemeralContainers",
+            Type::Unmodelled("EphemeralContainer"),
+        ),
         Field::omit(3, "restartPolicy", Type::String),
         Field::ptr(4, "terminationGracePeriodSeconds", Type::Int64),
         Field::ptr(5, "activeDeadlineSeconds", Type::Int64),
@@ -184,8 +189,16 @@ static POD_SPEC: Message = Message {
         Field::omit(12, "hostPID", Type::Bool),
         Field::omit(13, "hostIPC", Type::Bool),
         Field::ptr(27, "shareProcessNamespace", Type::Bool),
-        Field::ptr(14, "securityContext", Type::Unmodelled("PodSecurityContext")),
-        Field::list(15, "imagePullSecrets", Type::Message(&LOCAL_OBJECT_REFERENCE)),
+        Field::ptr(
+            14,
+            "securityContext",
+            Type::Unmodelled("PodSecurityContext"),
+        ),
+        Field::list(
+            15,
+            "imagePullSecrets",
+            Type::Message(&LOCAL_OBJECT_REFERENCE),
+        ),
         Field::omit(16, "hostname", Type::String),
         Field::omit(17, "subdomain", Type::String),
         Field::ptr(18, "affinity", Type::Unmodelled("Affinity")),
@@ -227,9 +240,17 @@ static CONTAINER: Message = Message {
         Field::list(19, "envFrom", Type::Message(&ENV_FROM_SOURCE)),
         Field::list(7, "env", Type::Message(&ENV_VAR)),
         Field::always(8, "resources", Type::Message(&RESOURCE_REQUIREMENTS)),
-        Field::list(23, "resizePolicy", Type::Unmodelled("ContainerResizePolicy")),
+        Field::list(
+            23,
+            "resizePolicy",
+            Type::Unmodelled("ContainerResizePolicy"),
+        ),
         Field::ptr(24, "restartPolicy", Type::String),
-        Field::list(25, "restartPolicyRules", Type::Unmodelled("ContainerRestartRule")),
+        Field::list(
+            25,
+            "restartPolicyRules",
+            Type::Unmodelled("ContainerRestartRule"),
+        ),
         Field::list(9, "volumeMounts", Type::Message(&VOLUME_MOUNT)),
         Field::list(21, "volumeDevices", Type::Unmodelled("VolumeDevice")),
         Field::ptr(10, "livenessProbe", Type::Message(&PROBE)),
@@ -288,7 +309,11 @@ static ENV_VAR_SOURCE: Message = Message {
     name: "EnvVarSource",
     fields: &[
         Field::ptr(1, "fieldRef", Type::Message(&OBJECT_FIELD_SELECTOR)),
-        Field::ptr(2, "resourceFieldRef", Type::Message(&RESOURCE_FIELD_SELECTOR)),
+        Field::ptr(
+            2,
+            "resourceFieldRef",
+            Type::Message(&RESOURCE_FIELD_SELECTOR),
+        ),
         Field::ptr(3, "configMapKeyRef", Type::Message(&KEY_SELECTOR)),
         Field::ptr(4, "secretKeyRef", Type::Message(&KEY_SELECTOR)),
         Field::ptr(5, "fileKeyRef", Type::Unmodelled("FileKeySelector")),

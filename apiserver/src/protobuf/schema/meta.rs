@@ -54,7 +54,11 @@ pub(in crate::protobuf) static LABEL_SELECTOR: Message = Message {
     name: "LabelSelector",
     fields: &[
         Field::map(1, "matchLabels", Type::String),
-        Field::list(2, "matchExpressions", Type::Message(&LABEL_SELECTOR_REQUIREMENT)),
+        Field::list(
+            2,
+            "matchExpressions",
+            Type::Message(&LABEL_SELECTOR_REQUIREMENT),
+        ),
     ],
 };
 
