@@ -168,3 +168,47 @@ fn up_shuts_down_cleanly_on_sigterm() {
     let status = f.terminate();
     assert!(status.success(), "exit status {status}");
 }
+
+#[test]
+fn kubectl_imperative_creates_work_through_protobuf_bodies() {
+    let f = Fnmesh::start();
+    f.kubectl_ok(&["create", "namespace", "team-a"]);
+    f.kubectl_ok(&[
+        "-n",
+        "team-a",
+        "create",
+        "configmap",
+        "settings",
+        "--from-literal=k=v",
+    ]);
+    f.kubectl_ok(&[
+        "-n",
+        "team-a",
+        "create",
+        "secret",
+        "generic",
+        "creds",
+        "--from-literal=user=me",
+    ]);
+    f.kubectl_ok(&[
+        "-n",
+        "team-a",
+        "create",
+        "deployment",
+        "web",
+        "--image=nginx",
+        "--replicas=2",
+    ]);
+    let cm = f.get_json(&["-n", "team-a", "get", "configmap", "settings"]);
+    assert_eq!(cm["data"]["k"], "v");
+    let secret = f.get_json(&["-n", "team-a", "get", "secret", "creds"]);
+    assert_eq!(secret["data"]["user"], "bWU=");
+    let out = f.kubectl_ok(&["-n", "team-a", "scale", "deployment", "web", "--replicas=3"]);
+    assert!(out.contains("scaled"), "{out}");
+    let d = f.get_json(&["-n", "team-a", "get", "deployment", "web"]);
+    assert_eq!(d["spec"]["replicas"], 3);
+    // Deleting the namespace takes its contents with it.
+    f.kubectl_ok(&["delete", "namespace", "team-a"]);
+    let gone = f.kubectl(&["-n", "team-a", "get", "configmap", "settings"]);
+    assert!(!gone.status.success());
+}

@@ -141,10 +141,9 @@ fn list_options(q: &Query) -> Result<ListOptions, ApiError> {
 
 /// Parse a JSON (or YAML) request body into an object.
 fn parse_object(req_ct: &str, body: &[u8]) -> Result<Value, ApiError> {
-    if req_ct.contains("protobuf") {
-        return Err(ApiError::UnsupportedMediaType {
-            message: "protobuf bodies are not supported; send application/json".into(),
-        });
+    if crate::protobuf::is_protobuf_content_type(req_ct) {
+        // kubectl's typed clients (`kubectl create configmap …`) send protobuf.
+        return crate::protobuf::decode(body).map_err(|e| ApiError::bad_request(e.to_string()));
     }
     let v: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
