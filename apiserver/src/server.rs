@@ -75,6 +75,20 @@ impl ApiServer {
         })
     }
 
+    /// Start a server on an ephemeral loopback port in the background (for tests and
+    /// embedding); it runs until the runtime shuts down.
+    pub async fn start_ephemeral(data_dir: &std::path::Path) -> Result<SocketAddr, StartError> {
+        let server = Self::bind(&ServerConfig {
+            data_dir: data_dir.to_path_buf(),
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            token: None,
+        })
+        .await?;
+        let addr = server.local_addr();
+        tokio::spawn(server.serve(std::future::pending()));
+        Ok(addr)
+    }
+
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }

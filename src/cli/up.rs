@@ -19,6 +19,12 @@ pub(crate) struct UpArgs {
     /// Address of the HTTP ingress that serves the functions.
     #[arg(long, env = "FNMESH_HTTP_ADDR", default_value = "127.0.0.1:8080")]
     http_addr: SocketAddr,
+    /// Address of the controller's xDS (ADS) server (arrives with the serving components).
+    #[arg(long, env = "FNMESH_XDS_ADDR", default_value = "127.0.0.1:18000")]
+    xds_addr: SocketAddr,
+    /// Address of the gateway's Prometheus `/metrics` (arrives with the gateway).
+    #[arg(long, env = "FNMESH_METRICS_ADDR", default_value = "127.0.0.1:9464")]
+    metrics_addr: SocketAddr,
     /// Bearer token clients must send (generated when the API is not on loopback).
     #[arg(long, env = "FNMESH_TOKEN")]
     token: Option<String>,

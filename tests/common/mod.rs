@@ -14,6 +14,10 @@ pub struct Fnmesh {
     pub child: Child,
     pub data_dir: PathBuf,
     pub api_url: String,
+    /// `host:port` of the HTTP ingress.
+    pub ingress: String,
+    /// `host:port` of the xDS server.
+    pub xds: String,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -57,31 +61,44 @@ impl Fnmesh {
             child,
             data_dir: dir.to_path_buf(),
             api_url: String::new(),
+            ingress: String::new(),
+            xds: String::new(),
             _tmp: None,
         };
-        f.api_url = f.wait_for_api();
+        let banner = f.wait_for_banner();
+        let field = |k: &str| banner.get(k).cloned().unwrap_or_default();
+        f.api_url = field("API");
+        f.ingress = field("ingress").trim_start_matches("http://").to_string();
+        f.xds = field("xDS");
+        assert!(
+            f.kubeconfig().exists(),
+            "kubeconfig written before the banner"
+        );
         f
     }
 
-    /// Read `up`'s banner until it names the API address.
-    fn wait_for_api(&mut self) -> String {
+    /// Read `up`'s banner (`  name: value` lines) until the `try:` line ends it.
+    fn wait_for_banner(&mut self) -> std::collections::HashMap<String, String> {
         let stdout = self.child.stdout.take().expect("stdout piped");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
+            let mut banner = std::collections::HashMap::new();
+            let mut sent = false;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(url) = line.trim().strip_prefix("API:") {
-                    let _ = tx.send(url.trim().to_string());
+                if sent {
+                    continue;
+                }
+                if let Some((k, v)) = line.trim().split_once(':') {
+                    banner.insert(k.trim().to_string(), v.trim().to_string());
+                }
+                if line.trim().starts_with("try:") {
+                    let _ = tx.send(banner.clone());
+                    sent = true;
                 }
             }
         });
-        let url = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("fnmesh up printed its API address");
-        assert!(
-            self.kubeconfig().exists(),
-            "kubeconfig written before the banner"
-        );
-        url
+        rx.recv_timeout(Duration::from_secs(60))
+            .expect("fnmesh up printed its banner")
     }
 
     pub fn kubeconfig(&self) -> PathBuf {
@@ -214,4 +231,61 @@ pub fn raw_http(url: &str, request: &[u8]) -> (u16, String) {
         .unwrap_or_default()
         .to_string();
     (code, body)
+}
+
+/// A minimal HTTP/1.1 keep-alive client for driving the ingress.
+pub struct HttpClient {
+    stream: BufReader<std::net::TcpStream>,
+}
+
+impl HttpClient {
+    pub fn connect(addr: &str) -> Self {
+        let stream = std::net::TcpStream::connect(addr).expect("connect to ingress");
+        stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
+        stream.set_nodelay(true).ok();
+        Self {
+            stream: BufReader::new(stream),
+        }
+    }
+
+    /// GET `/` with the given Host; returns (status, body).
+    pub fn get(&mut self, host: &str, extra_headers: &str) -> (u16, String) {
+        use std::io::{Read, Write};
+        let req = format!("GET / HTTP/1.1\r\nHost: {host}\r\n{extra_headers}\r\n");
+        self.stream
+            .get_mut()
+            .write_all(req.as_bytes())
+            .expect("send");
+        let mut status_line = String::new();
+        self.stream
+            .read_line(&mut status_line)
+            .expect("status line");
+        let code = status_line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let mut len = 0usize;
+        loop {
+            let mut line = String::new();
+            self.stream.read_line(&mut line).expect("header");
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':')
+                && k.eq_ignore_ascii_case("content-length")
+            {
+                len = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; len];
+        self.stream.read_exact(&mut body).expect("body");
+        (code, String::from_utf8_lossy(&body).to_string())
+    }
+}
+
+/// One request on a fresh connection.
+pub fn http_get(addr: &str, host: &str) -> (u16, String) {
+    HttpClient::connect(addr).get(host, "")
 }
