@@ -1,6 +1,7 @@
 //! Command-line surface: one subcommand per file under `cli/`.
 
 mod crds;
+mod envoy_bootstrap;
 mod up;
 
 use clap::{Parser, Subcommand};
@@ -22,11 +23,17 @@ enum Command {
     Up(up::UpArgs),
     /// Print the serving.knative.dev CustomResourceDefinitions as YAML.
     Crds,
+    /// Print a bootstrap with which a stock Envoy serves fnmesh's routes over xDS.
+    EnvoyBootstrap(envoy_bootstrap::EnvoyBootstrapArgs),
 }
 
 pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Up(args) => up::run(args),
+        Command::EnvoyBootstrap(args) => {
+            envoy_bootstrap::run(&args);
+            Ok(())
+        }
         Command::Crds => {
             crds::run();
             Ok(())

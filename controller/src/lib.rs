@@ -1,3 +1,36 @@
 //! The control plane: reconcilers for Service → Configuration + Route,
-//! Configuration → Revision, Revision → Deployment, and Route → the routing snapshot
-//! served to gateways over xDS. It arrives with the serving issue.
+//! Configuration → Revision, Revision → Deployment, and Route → the routing state
+//! ([`routing::RoutingTable`]) that the xDS server turns into snapshots for gateways
+//! (ours or a stock Envoy). Everything talks to "the API" through kube-rs, so the same
+//! code runs against the embedded API server and a real kube-apiserver.
+
+pub mod apply;
+pub mod bootstrap;
+pub mod conditions;
+pub mod configuration;
+pub mod context;
+pub mod domain;
+pub mod endpoints;
+pub mod labels;
+pub mod revision;
+pub mod route;
+pub mod routing;
+pub mod service;
+pub mod xds;
+
+use std::sync::Arc;
+
+pub use context::Context;
+pub use routing::RoutingTable;
+
+/// Run every reconciler until the process ends.
+pub async fn run(client: kube::Client, routing: Arc<RoutingTable>) {
+    let ctx = Arc::new(Context { client, routing });
+    tokio::join!(
+        service::run(ctx.clone()),
+        configuration::run(ctx.clone()),
+        revision::run(ctx.clone()),
+        route::run(ctx.clone()),
+        endpoints::run(ctx),
+    );
+}

@@ -54,6 +54,7 @@ mod revision;
 mod route_table;
 mod server;
 mod upgrade;
+pub mod xds_client;
 
 pub use config::GatewayConfig;
 pub use metrics::MetricsError;

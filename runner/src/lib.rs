@@ -12,22 +12,37 @@
 //! [`ReplicaSetStatus`] (ready endpoints, last failure) is what the Deployment
 //! watch turns into Deployment status and EndpointSlices.
 //!
-//! Decisions are pure functions (`plan`, `backoff`, `probe`'s tracker) wrapped
-//! by thin process I/O.
+//! Its Kubernetes side, [`run`], watches Deployments: each one's first
+//! container becomes a [`ReplicaSpec`] (`pod_template`, `env_sources`), and
+//! each replica status change becomes the Deployment's `/status`
+//! (`deployment_status`) and one EndpointSlice per ready replica
+//! (`endpoint_slices`), written by a per-Deployment `deployment_worker`.
+//!
+//! Decisions are pure functions (`plan`, `backoff`, `probe`'s tracker, the
+//! template, status and slice mappings) wrapped by thin I/O.
 
 mod backoff;
+mod deployment_status;
+mod deployment_worker;
+mod endpoint_slices;
+mod env_fetch;
+mod env_sources;
+mod kubelet;
 mod launcher;
 mod output;
 mod plan;
+mod pod_template;
 mod port;
 mod probe;
 mod process;
 mod replica;
 mod replica_set;
 mod replica_spec;
+mod stale_slices;
 mod status;
 mod supervisor;
 
+pub use kubelet::run;
 pub use replica_spec::{ProbeAction, ReadinessProbe, ReplicaSpec, SpecError};
 pub use status::{ReplicaFailure, ReplicaSetStatus};
 pub use supervisor::{Supervisor, SupervisorError};

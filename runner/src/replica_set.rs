@@ -226,9 +226,12 @@ impl ReplicaSet {
         let live = self.replicas.values().filter(|r| r.handle.is_some());
         let mut ready_endpoints: Vec<SocketAddr> = live.clone().filter_map(|r| r.ready).collect();
         ready_endpoints.sort_unstable();
+        let updated = live.clone().filter(|r| r.generation == self.generation);
         let status = ReplicaSetStatus {
-            replicas: u32::try_from(live.count()).unwrap_or(u32::MAX),
+            replicas: count(live),
             ready_replicas: u32::try_from(ready_endpoints.len()).unwrap_or(u32::MAX),
+            updated_replicas: count(updated.clone()),
+            updated_ready_replicas: count(updated.filter(|r| r.ready.is_some())),
             ready_endpoints,
             last_failure: self.last_failure.clone(),
         };
@@ -240,6 +243,10 @@ impl ReplicaSet {
             changed
         });
     }
+}
+
+fn count<T>(items: impl Iterator<Item = T>) -> u32 {
+    u32::try_from(items.count()).unwrap_or(u32::MAX)
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

@@ -11,6 +11,11 @@ pub struct ReplicaSetStatus {
     pub replicas: u32,
     /// Replicas whose readiness probe passes (and that are not being stopped).
     pub ready_replicas: u32,
+    /// Of `replicas`, those running the most recent spec (a rollout's new side).
+    pub updated_replicas: u32,
+    /// Of `ready_replicas`, those running the most recent spec; a failure
+    /// report is moot once one of these is ready.
+    pub updated_ready_replicas: u32,
     /// Where the ready replicas listen, sorted; the EndpointSlice's content.
     pub ready_endpoints: Vec<SocketAddr>,
     /// The most recent exit of any replica of the current spec, for status

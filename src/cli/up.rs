@@ -1,11 +1,15 @@
-//! `fnmesh up`: single-node mode — the embedded API server and (as their issues land)
-//! the controller, runner, gateway, autoscaler and activator in one process.
+//! `fnmesh up`: single-node mode — the embedded API server, the controller (with its
+//! xDS server), the runner and the gateway in one process, wired exactly as they would
+//! be as separate processes: through the API and xDS on loopback.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use apiserver::{ApiServer, ServerConfig};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct UpArgs {
@@ -19,10 +23,10 @@ pub(crate) struct UpArgs {
     /// Address of the HTTP ingress that serves the functions.
     #[arg(long, env = "FNMESH_HTTP_ADDR", default_value = "127.0.0.1:8080")]
     http_addr: SocketAddr,
-    /// Address of the controller's xDS (ADS) server (arrives with the serving components).
+    /// Address of the controller's xDS (ADS) server, for the gateway or a stock Envoy.
     #[arg(long, env = "FNMESH_XDS_ADDR", default_value = "127.0.0.1:18000")]
     xds_addr: SocketAddr,
-    /// Address of the gateway's Prometheus `/metrics` (arrives with the gateway).
+    /// Address of the gateway's Prometheus `/metrics`.
     #[arg(long, env = "FNMESH_METRICS_ADDR", default_value = "127.0.0.1:9464")]
     metrics_addr: SocketAddr,
     /// Bearer token clients must send (generated when the API is not on loopback).
@@ -45,40 +49,101 @@ pub(crate) fn run(args: UpArgs) -> anyhow::Result<()> {
         .block_on(up(args))
 }
 
+async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} for the {what}"))
+}
+
+/// A shutdown signal many tasks can wait on.
+#[derive(Clone, Debug)]
+struct Shutdown(watch::Receiver<bool>);
+
+impl Shutdown {
+    async fn wait(mut self) {
+        let _ = self.0.wait_for(|stop| *stop).await;
+    }
+}
+
 async fn up(args: UpArgs) -> anyhow::Result<()> {
     let token = match (&args.token, args.api_addr.ip().is_loopback()) {
         (Some(t), _) => Some(t.clone()),
         (None, true) => None,
-        (None, false) => Some(uuid_token()),
+        (None, false) => Some(uuid::Uuid::new_v4().simple().to_string()),
     };
-    let config = ServerConfig {
+    // Bind every port first: a port in use fails `up` before anything starts.
+    let server = ApiServer::bind(&ServerConfig {
         data_dir: args.data_dir.clone(),
         addr: args.api_addr,
         token: token.clone(),
-    };
-    let server = ApiServer::bind(&config).await?;
+    })
+    .await?;
     let api_addr = server.local_addr();
+    let http = bind(args.http_addr, "HTTP ingress").await?;
+    let http_addr = http.local_addr()?;
+    let xds = bind(args.xds_addr, "xDS server").await?;
+    let xds_addr = xds.local_addr()?;
+    let metrics = bind(args.metrics_addr, "gateway metrics").await?;
+    let metrics_addr = metrics.local_addr()?;
+
     let kubeconfig = args.data_dir.join("kubeconfig");
     apiserver::kubeconfig::write(&kubeconfig, api_addr, token.as_deref())
         .with_context(|| format!("writing {}", kubeconfig.display()))?;
-    println!("fnmesh is up");
-    println!("  API:        http://{api_addr}");
-    println!("  kubeconfig: {}", kubeconfig.display());
-    println!(
-        "  ingress:    http://{} (routes arrive with the serving components)",
-        args.http_addr
-    );
-    println!(
-        "  try:        KUBECONFIG={} kubectl get ksvc",
-        kubeconfig.display()
-    );
-    server.serve(shutdown_signal()).await;
-    println!("fnmesh stopped");
-    Ok(())
-}
 
-fn uuid_token() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stop = Shutdown(stop_rx);
+    let api_task = tokio::spawn(server.serve(stop.clone().wait()));
+
+    let mut config = kube::Config::new(format!("http://{api_addr}").parse()?);
+    if let Some(t) = &token {
+        config.auth_info.token = Some(t.clone().into());
+    }
+    let client = kube::Client::try_from(config).context("building the API client")?;
+
+    let routing = controller::RoutingTable::new();
+    tokio::spawn(controller::run(client.clone(), routing.clone()));
+    tokio::spawn(controller::xds::serve(xds, routing, stop.clone().wait()));
+
+    let gateway_config = Arc::new(gateway::GatewayConfig::default());
+    tokio::spawn(gateway::xds_client::run(
+        xds_addr,
+        "fnmesh-gateway".to_string(),
+        gateway_config.clone(),
+    ));
+    let gateway_task = tokio::spawn(gateway::serve(
+        http,
+        gateway_config.clone(),
+        stop.clone().wait(),
+    ));
+    tokio::spawn(gateway::serve_metrics(
+        metrics,
+        gateway_config,
+        stop.clone().wait(),
+    ));
+
+    let supervisor = runner::Supervisor::new().context("starting the process runner")?;
+    let runner_task = tokio::spawn(runner::run(client, supervisor, stop.clone().wait()));
+
+    // A closed stdout (a supervisor that stopped reading) must not take fnmesh down.
+    let banner = format!(
+        "fnmesh is up\n  API:        http://{api_addr}\n  kubeconfig: {kc}\n  ingress:    http://{http_addr}\n  xDS:        {xds_addr}\n  metrics:    http://{metrics_addr}/metrics\n  try:        KUBECONFIG={kc} kubectl apply -f examples/hello.yaml\n",
+        kc = kubeconfig.display()
+    );
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(banner.as_bytes());
+        let _ = out.flush();
+    }
+
+    shutdown_signal().await;
+    let _ = stop_tx.send(true);
+    // Drain the ingress and stop the replicas before the API goes away.
+    let _ = gateway_task.await;
+    let _ = runner_task.await;
+    let _ = api_task.await;
+    tracing::info!("fnmesh stopped");
+    Ok(())
 }
 
 async fn shutdown_signal() {

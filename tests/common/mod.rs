@@ -50,9 +50,15 @@ impl Fnmesh {
                 "127.0.0.1:0",
                 "--http-addr",
                 "127.0.0.1:0",
+                "--xds-addr",
+                "127.0.0.1:0",
+                "--metrics-addr",
+                "127.0.0.1:0",
                 "--data-dir",
             ])
             .arg(dir)
+            // Example manifests name their functions relative to the repository root.
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -250,16 +256,15 @@ impl HttpClient {
 
     /// GET `/` with the given Host; returns (status, body).
     pub fn get(&mut self, host: &str, extra_headers: &str) -> (u16, String) {
+        self.try_get(host, extra_headers).expect("HTTP exchange")
+    }
+
+    pub fn try_get(&mut self, host: &str, extra_headers: &str) -> std::io::Result<(u16, String)> {
         use std::io::{Read, Write};
         let req = format!("GET / HTTP/1.1\r\nHost: {host}\r\n{extra_headers}\r\n");
-        self.stream
-            .get_mut()
-            .write_all(req.as_bytes())
-            .expect("send");
+        self.stream.get_mut().write_all(req.as_bytes())?;
         let mut status_line = String::new();
-        self.stream
-            .read_line(&mut status_line)
-            .expect("status line");
+        self.stream.read_line(&mut status_line)?;
         let code = status_line
             .split_whitespace()
             .nth(1)
@@ -268,7 +273,9 @@ impl HttpClient {
         let mut len = 0usize;
         loop {
             let mut line = String::new();
-            self.stream.read_line(&mut line).expect("header");
+            if self.stream.read_line(&mut line)? == 0 {
+                break;
+            }
             let line = line.trim_end();
             if line.is_empty() {
                 break;
@@ -280,12 +287,28 @@ impl HttpClient {
             }
         }
         let mut body = vec![0; len];
-        self.stream.read_exact(&mut body).expect("body");
-        (code, String::from_utf8_lossy(&body).to_string())
+        self.stream.read_exact(&mut body)?;
+        Ok((code, String::from_utf8_lossy(&body).to_string()))
     }
 }
 
 /// One request on a fresh connection.
+/// (0, "") when the connection fails, so it can be polled while a server comes up.
 pub fn http_get(addr: &str, host: &str) -> (u16, String) {
-    HttpClient::connect(addr).get(host, "")
+    let Ok(stream) = std::net::TcpStream::connect(addr) else {
+        return (0, String::new());
+    };
+    stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
+    let mut c = HttpClient {
+        stream: BufReader::new(stream),
+    };
+    c.try_get(host, "").unwrap_or((0, String::new()))
+}
+
+/// A free loopback port (for peers that cannot bind port 0 and report back).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }

@@ -40,13 +40,16 @@ async fn main() -> anyhow::Result<()> {
         .spawn()
         .context("starting fnmesh up")?;
     let stdout = child.stdout.take().context("stdout")?;
-    let mut url = String::new();
-    for line in BufReader::new(stdout).lines() {
-        if let Some(u) = line?.trim().strip_prefix("API:") {
-            url = u.trim().to_string();
-            break;
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Keep draining stdout so fnmesh never writes into a closed pipe.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(u) = line.trim().strip_prefix("API:") {
+                let _ = tx.send(u.trim().to_string());
+            }
         }
-    }
+    });
+    let url = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
     if url.is_empty() {
         bail!("fnmesh up did not print its API address");
     }
@@ -105,6 +108,7 @@ async fn run(url: &str, count: usize, pid: u32) -> anyhow::Result<()> {
     });
 
     let mut acks = HashMap::new();
+    let mut sends = HashMap::new();
     let mut create_latency = Vec::with_capacity(count);
     let started = Instant::now();
     for i in 0..count {
@@ -120,6 +124,7 @@ async fn run(url: &str, count: usize, pid: u32) -> anyhow::Result<()> {
             }]}}},
         }))?;
         let t0 = Instant::now();
+        sends.insert(name.clone(), t0);
         api.create(&PostParams::default(), &obj).await?;
         let ack = Instant::now();
         create_latency.push(ack - t0);
@@ -144,6 +149,15 @@ async fn run(url: &str, count: usize, pid: u32) -> anyhow::Result<()> {
         .collect();
     watch_latency.sort();
     create_latency.sort();
+    let early = acks
+        .iter()
+        .filter(|(n, ack)| arrivals.get(*n).is_some_and(|at| at < *ack))
+        .count();
+    let mut send_to_event: Vec<Duration> = sends
+        .iter()
+        .filter_map(|(n, t0)| arrivals.get(n).map(|at| at.saturating_duration_since(*t0)))
+        .collect();
+    send_to_event.sort();
 
     let mut list_times = Vec::new();
     let mut listed = 0;
@@ -175,6 +189,15 @@ async fn run(url: &str, count: usize, pid: u32) -> anyhow::Result<()> {
         "watch latency p50 / p99:   {:.3} ms / {:.3} ms  (ack at client -> event at watcher)",
         ms(percentile(&watch_latency, 0.5)),
         ms(percentile(&watch_latency, 0.99))
+    );
+    println!(
+        "  events before the ack:   {early} of {}",
+        watch_latency.len()
+    );
+    println!(
+        "request sent -> event p50 / p99: {:.3} ms / {:.3} ms",
+        ms(percentile(&send_to_event, 0.5)),
+        ms(percentile(&send_to_event, 0.99))
     );
     println!(
         "list {listed} objects p50:     {:.1} ms (p99 of 20: {:.1} ms)",

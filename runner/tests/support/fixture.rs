@@ -67,6 +67,19 @@ pub async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
     (code, body)
 }
 
+/// Like [`get`], but `None` instead of a panic if the connection fails
+/// (a replica being replaced may close it mid-request).
+pub async fn try_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.ok()?;
+    let code = response.get(9..12)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n")?.1.to_owned();
+    Some((code, body))
+}
+
 /// Whether `pid` is alive: present in /proc and not a zombie (a reparented
 /// grandchild may never be reaped in a container).
 pub fn alive(pid: i32) -> bool {

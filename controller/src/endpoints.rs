@@ -1,0 +1,138 @@
+//! The endpoints watcher: keeps every revision's [`RevisionBackend`] in the
+//! [`RoutingTable`] current from two watches — EndpointSlices labelled
+//! `serving.knative.dev/revision` (the runner's, one per local replica, or the
+//! EndpointSlice controller's in a cluster) and Revisions (protocol, timeout,
+//! existence). Push-driven: each watch event recomputes just the revision it touches
+//! from the reflector caches; a relist recomputes all of them. A revision that is gone
+//! leaves the table.
+//!
+//! [`RevisionBackend`]: crate::routing::RevisionBackend
+//! [`RoutingTable`]: crate::routing::RoutingTable
+
+mod backend;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use crds::Revision;
+use futures::{StreamExt, stream};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::ResourceExt;
+use kube::api::Api;
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::watcher::{self, Event};
+use kube::runtime::{WatchStreamExt, watcher as watch};
+
+pub use backend::{backend, ready_endpoints};
+
+use crate::context::Context;
+use crate::labels::REVISION_LABEL;
+use crate::routing::{ObjectKey, RoutingTable};
+
+/// What a watch event asks the watcher to recompute.
+#[derive(Debug)]
+enum Touched {
+    One(ObjectKey),
+    /// A relist finished: the caches hold a fresh, complete view.
+    All,
+    Nothing,
+}
+
+/// Watches until the process ends, publishing backends into `ctx.routing`.
+pub async fn run(ctx: Arc<Context>) {
+    let (slices, slice_writer) = reflector::store::<EndpointSlice>();
+    let (revisions, revision_writer) = reflector::store::<Revision>();
+    let slice_events = watch(
+        Api::<EndpointSlice>::all(ctx.client.clone()),
+        watcher::Config::default().labels(REVISION_LABEL),
+    )
+    .default_backoff()
+    .reflect(slice_writer)
+    .map(|event| event.map(|e| touched(&e, slice_revision)));
+    let revision_events = watch(
+        Api::<Revision>::all(ctx.client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .reflect(revision_writer)
+    .map(|event| event.map(|e| touched(&e, revision_key)));
+    let mut events = std::pin::pin!(stream::select(slice_events, revision_events));
+    let mut published = BTreeSet::new();
+    while let Some(event) = events.next().await {
+        match event {
+            Ok(Touched::One(key)) => {
+                publish(&ctx.routing, &revisions, &slices, &mut published, key);
+            }
+            Ok(Touched::All) => {
+                let keys: BTreeSet<ObjectKey> = revisions
+                    .state()
+                    .iter()
+                    .map(|r| revision_key(r))
+                    .chain(published.iter().cloned())
+                    .collect();
+                for key in keys {
+                    publish(&ctx.routing, &revisions, &slices, &mut published, key);
+                }
+            }
+            Ok(Touched::Nothing) => {}
+            // The watcher retries with backoff by itself; the caches keep serving.
+            Err(error) => tracing::warn!(%error, "endpoints watch failed; retrying"),
+        }
+    }
+}
+
+fn touched<K>(event: &Event<K>, key_of: fn(&K) -> ObjectKey) -> Touched {
+    match event {
+        Event::Apply(object) | Event::Delete(object) => Touched::One(key_of(object)),
+        Event::InitDone => Touched::All,
+        // The store swaps in the relisted objects only at `InitDone`.
+        Event::Init | Event::InitApply(_) => Touched::Nothing,
+    }
+}
+
+fn revision_key(revision: &Revision) -> ObjectKey {
+    ObjectKey::new(
+        revision.namespace().unwrap_or_default(),
+        revision.name_any(),
+    )
+}
+
+fn slice_revision(slice: &EndpointSlice) -> ObjectKey {
+    let name = slice
+        .labels()
+        .get(REVISION_LABEL)
+        .cloned()
+        .unwrap_or_default();
+    ObjectKey::new(slice.namespace().unwrap_or_default(), name)
+}
+
+/// Recomputes `key`'s backend from the caches (or removes it with its revision).
+fn publish(
+    routing: &RoutingTable,
+    revisions: &Store<Revision>,
+    slices: &Store<EndpointSlice>,
+    published: &mut BTreeSet<ObjectKey>,
+    key: ObjectKey,
+) {
+    let reference = ObjectRef::new(&key.name).within(&key.namespace);
+    let Some(revision) = revisions.get(&reference) else {
+        if published.remove(&key) {
+            tracing::debug!(revision = %key, "revision gone; backend removed");
+            routing.remove_backend(&key);
+        }
+        return;
+    };
+    // A scan of the cache: slices are few per node and this runs per event, not per
+    // request.
+    let all = slices.state();
+    let own = all
+        .iter()
+        .filter(|s| slice_revision(s) == key)
+        .map(AsRef::as_ref);
+    let backend = backend(&revision, own);
+    tracing::debug!(revision = %key, endpoints = backend.endpoints.len(), "backend");
+    routing.set_backend(backend);
+    published.insert(key);
+}

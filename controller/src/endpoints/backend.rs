@@ -1,0 +1,91 @@
+//! A Revision plus its EndpointSlices → the [`RevisionBackend`] the gateways route to.
+//! Pure, so the slice rules (readiness, ports, address types) are unit tested.
+
+use std::net::{IpAddr, SocketAddr};
+
+use crds::Revision;
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::ResourceExt;
+
+use crate::routing::{ObjectKey, Protocol, RevisionBackend};
+use crate::xds::DEFAULT_TIMEOUT_SECONDS;
+
+/// The port names a revision's serving port goes by (Knative's, and the runner's).
+const SERVING_PORT_NAMES: [&str; 4] = ["http", "h2c", "http1", "http2"];
+
+/// The backend for `revision` from the slices that belong to it.
+pub fn backend<'a>(
+    revision: &Revision,
+    slices: impl IntoIterator<Item = &'a EndpointSlice>,
+) -> RevisionBackend {
+    let port = revision
+        .spec
+        .containers
+        .first()
+        .and_then(|c| c.serving_port());
+    let port_name = port.and_then(|p| p.name.as_deref());
+    let protocol = match port_name {
+        Some("h2c") => Protocol::H2c,
+        _ => Protocol::Http1,
+    };
+    let timeout_seconds = revision
+        .spec
+        .timeout_seconds
+        .and_then(|t| u64::try_from(t).ok())
+        .filter(|&t| t > 0)
+        .unwrap_or(DEFAULT_TIMEOUT_SECONDS);
+    let mut endpoints: Vec<SocketAddr> = slices
+        .into_iter()
+        .flat_map(|slice| ready_endpoints(slice, port_name))
+        .collect();
+    endpoints.sort_unstable();
+    endpoints.dedup();
+    RevisionBackend {
+        key: ObjectKey::new(
+            revision.namespace().unwrap_or_default(),
+            revision.name_any(),
+        ),
+        protocol,
+        endpoints,
+        timeout_seconds,
+    }
+}
+
+/// The ready `address:port`s of one slice. Kubernetes reads an absent `ready` as
+/// ready; terminating endpoints are not. Each local replica publishes its own slice
+/// with its own port, so the port comes from the slice, not the revision.
+pub fn ready_endpoints(slice: &EndpointSlice, port_name: Option<&str>) -> Vec<SocketAddr> {
+    if slice.address_type == "FQDN" {
+        return Vec::new();
+    }
+    let ports = slice.ports.as_deref().unwrap_or_default();
+    let port = ports
+        .iter()
+        .find(|p| p.name.as_deref().is_some_and(|n| Some(n) == port_name))
+        .or_else(|| {
+            ports.iter().find(|p| {
+                p.name
+                    .as_deref()
+                    .is_some_and(|n| SERVING_PORT_NAMES.contains(&n))
+            })
+        })
+        .or_else(|| ports.first())
+        .and_then(|p| p.port)
+        .and_then(|p| u16::try_from(p).ok());
+    let Some(port) = port else {
+        return Vec::new();
+    };
+    slice
+        .endpoints
+        .iter()
+        .flatten()
+        .filter(|e| {
+            let conditions = e.conditions.as_ref();
+            conditions.and_then(|c| c.ready).unwrap_or(true)
+                && !conditions.and_then(|c| c.terminating).unwrap_or(false)
+        })
+        .flat_map(|e| &e.addresses)
+        .filter_map(|a| a.parse::<IpAddr>().ok())
+        .map(|ip| SocketAddr::new(ip, port))
+        .collect()
+}

@@ -1,0 +1,94 @@
+//! The Route reconciler: resolves every Route's `spec.traffic` to ready Revisions,
+//! publishes the result into the [`RoutingTable`](crate::routing::RoutingTable) and
+//! reports it in the Route's status (Knative's conditions, URLs and resolved traffic).
+//!
+//! Event driven end to end: the Route, Configuration and Revision caches are
+//! reflectors whose events trigger reconciles only after the cache holds the change,
+//! and a `config-domain` edit re-reconciles every Route. Nothing polls or requeues
+//! on the happy path. Deleted Routes leave the routing table through the watch (no
+//! finalizer); while a target is missing the previously published split keeps serving.
+//!
+//! The pure core is [`resolve::resolve`] and [`status::build_status`].
+
+pub mod hosts;
+pub mod missing;
+mod reconcile;
+pub mod resolve;
+pub mod status;
+mod triggers;
+
+use std::sync::Arc;
+
+use crds::{Configuration, Revision, Route};
+use futures::{StreamExt, TryStreamExt};
+use kube::Api;
+use kube::runtime::{Controller, WatchStreamExt, reflector, watcher};
+
+pub use missing::Missing;
+pub use resolve::{Lookup, Resolution, resolve};
+pub use status::build_status;
+
+use crate::context::Context;
+use crate::domain::DomainSource;
+use reconcile::{RouteContext, error_policy, reconcile};
+use triggers::{DeletionTracker, routes_for_configuration, routes_for_revision};
+
+/// Run the Route reconciler until the process ends.
+pub async fn run(ctx: Arc<Context>) {
+    let client = ctx.client.clone();
+    let (routes, routes_writer) = reflector::store::<Route>();
+    let (configurations, configurations_writer) = reflector::store::<Configuration>();
+    let (revisions, revisions_writer) = reflector::store::<Revision>();
+    let domain = DomainSource::new();
+
+    let mut deletions = DeletionTracker::new(ctx.routing.clone());
+    // `reflect` updates the cache before passing an event on, so deletions are
+    // handled after the Route left the cache, and every trigger sees fresh caches.
+    let route_events = watcher(
+        Api::<Route>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .reflect(routes_writer)
+    .inspect_ok(move |event| deletions.observe(event))
+    .applied_objects();
+    let configuration_events = watcher(
+        Api::<Configuration>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .reflect(configurations_writer)
+    .touched_objects();
+    let revision_events = watcher(
+        Api::<Revision>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .reflect(revisions_writer)
+    .touched_objects();
+
+    let rc = Arc::new(RouteContext {
+        ctx,
+        routes: routes.clone(),
+        configurations,
+        revisions,
+        domain: domain.clone(),
+    });
+    let (by_configuration, by_revision) = (routes.clone(), routes.clone());
+    Controller::for_stream(route_events, routes)
+        .watches_stream(configuration_events, move |cfg| {
+            routes_for_configuration(&by_configuration, &cfg)
+        })
+        .watches_stream(revision_events, move |rev| {
+            routes_for_revision(&by_revision, &rev)
+        })
+        .reconcile_all_on(domain.watch(client))
+        .run(reconcile, error_policy, rc)
+        .for_each(|result| {
+            if let Err(error) = result {
+                tracing::debug!(%error, "route controller");
+            }
+            std::future::ready(())
+        })
+        .await;
+}

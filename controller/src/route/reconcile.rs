@@ -1,0 +1,147 @@
+//! One Route reconcile: resolve its traffic from the caches, publish it to the
+//! routing table, and write the status when it differs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crds::{Configuration, Revision, Route};
+use kube::api::{Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Api, ResourceExt};
+use serde_json::json;
+
+use super::resolve::{InNamespace, resolve};
+use super::status::{StatusInput, build_status};
+use super::triggers::key_of;
+use crate::context::{Context, FIELD_MANAGER};
+use crate::domain::{DomainSource, domain_for};
+
+/// What the Route reconciler shares across reconciles.
+#[derive(Debug)]
+pub(crate) struct RouteContext {
+    pub(crate) ctx: Arc<Context>,
+    pub(crate) routes: Store<Route>,
+    pub(crate) configurations: Store<Configuration>,
+    pub(crate) revisions: Store<Revision>,
+    pub(crate) domain: Arc<DomainSource>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RouteError {
+    #[error("writing the Route status: {0}")]
+    Status(#[source] kube::Error),
+    #[error("the {0} cache stopped")]
+    CacheClosed(&'static str),
+}
+
+// === impl RouteError ===
+
+impl RouteError {
+    pub(crate) fn metric_label(&self) -> &'static str {
+        match self {
+            Self::Status(_) => "status_write",
+            Self::CacheClosed(_) => "cache_closed",
+        }
+    }
+}
+
+pub(crate) async fn reconcile(
+    route: Arc<Route>,
+    rc: Arc<RouteContext>,
+) -> Result<Action, RouteError> {
+    // Resolving against a half-filled cache would report present objects as missing.
+    rc.configurations
+        .wait_until_ready()
+        .await
+        .map_err(|_| RouteError::CacheClosed("Configuration"))?;
+    rc.revisions
+        .wait_until_ready()
+        .await
+        .map_err(|_| RouteError::CacheClosed("Revision"))?;
+
+    let key = key_of(&route);
+    let domain = domain_for(&rc.domain.current(), route.labels());
+    let configurations = InNamespace {
+        store: &rc.configurations,
+        namespace: &key.namespace,
+    };
+    let revisions = InNamespace {
+        store: &rc.revisions,
+        namespace: &key.namespace,
+    };
+    let outcome = resolve(&key, &route.spec, &configurations, &revisions, &domain);
+
+    let routing = &rc.ctx.routing;
+    let published = match &outcome {
+        Ok(resolution) => {
+            routing.set_route(resolution.route.clone());
+            // A deletion seen while we resolved removed the entry before we set it;
+            // the store already lacks the Route then, so undo our late write.
+            if rc
+                .routes
+                .get(&ObjectRef::from_obj(route.as_ref()))
+                .is_none()
+            {
+                routing.remove_route(&key);
+                return Ok(Action::await_change());
+            }
+            true
+        }
+        Err(missing) => {
+            tracing::debug!(route = %key, reason = missing.metric_label(), %missing, "traffic not assigned");
+            // Keep serving what was published before: a new revision that is not
+            // ready yet must not take the old one's traffic away.
+            routing.snapshot().routes.contains_key(&key)
+        }
+    };
+
+    let status = build_status(&StatusInput {
+        previous: route.status.as_ref(),
+        generation: route.metadata.generation,
+        key: &key,
+        domain: &domain,
+        outcome: &outcome,
+        published,
+        now: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::now()),
+    });
+    if route.status.as_ref() != Some(&status) {
+        tracing::debug!(route = %key, "writing status");
+        write_status(&rc.ctx.client, &route, &status).await?;
+    }
+    Ok(Action::await_change())
+}
+
+async fn write_status(
+    client: &kube::Client,
+    route: &Route,
+    status: &crds::RouteStatus,
+) -> Result<(), RouteError> {
+    let (name, namespace) = (route.name_any(), route.namespace().unwrap_or_default());
+    let api: Api<Route> = Api::namespaced(client.clone(), &namespace);
+    let patch = json!({
+        "apiVersion": crds::API_VERSION,
+        "kind": "Route",
+        "metadata": {"name": name, "namespace": namespace},
+        "status": status,
+    });
+    let params = PatchParams::apply(FIELD_MANAGER).force();
+    match api
+        .patch_status(&name, &params, &Patch::Apply(&patch))
+        .await
+    {
+        Ok(_) => Ok(()),
+        // Deleted meanwhile: nothing left to report on.
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(e) => Err(RouteError::Status(e)),
+    }
+}
+
+pub(crate) fn error_policy(
+    route: Arc<Route>,
+    error: &RouteError,
+    _rc: Arc<RouteContext>,
+) -> Action {
+    tracing::warn!(route = %key_of(&route), %error, reason = error.metric_label(), "route reconcile failed");
+    Action::requeue(Duration::from_secs(1))
+}

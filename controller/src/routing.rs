@@ -1,0 +1,177 @@
+//! The routing state the control plane serves: which hosts go to which revisions in
+//! which proportions (written by the Route reconciler) and where each revision's ready
+//! endpoints are (written by the endpoints watcher). The xDS server subscribes to it and
+//! turns every change into a new snapshot. Plain data, so both sides test without I/O.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use tokio::sync::watch;
+
+/// `namespace/name` of a Route or Revision.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectKey {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl ObjectKey {
+    pub fn new(namespace: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            namespace: namespace.into(),
+            name: name.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+/// One Route as the Route reconciler resolved it: every target names a revision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolvedRoute {
+    pub key: ObjectKey,
+    /// `{name}.{namespace}.{domain}`.
+    pub host: String,
+    pub targets: Vec<ResolvedTarget>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolvedTarget {
+    /// Revision name (same namespace as the Route).
+    pub revision: String,
+    /// Share of the main host's traffic, 0..=100; all targets sum to 100.
+    pub percent: u32,
+    pub tag: Option<String>,
+    /// `{tag}-{name}.{namespace}.{domain}` for tagged targets.
+    pub tag_host: Option<String>,
+}
+
+/// How the gateway speaks to a revision's endpoints.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Protocol {
+    #[default]
+    Http1,
+    /// The container's port is named `h2c`.
+    H2c,
+}
+
+/// A revision's serving endpoints, as its EndpointSlices say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevisionBackend {
+    pub key: ObjectKey,
+    pub protocol: Protocol,
+    /// Ready endpoints only.
+    pub endpoints: Vec<SocketAddr>,
+    /// The revision's `timeoutSeconds`.
+    pub timeout_seconds: u64,
+}
+
+/// A consistent copy of the routing state at one version.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RoutingSnapshot {
+    pub version: u64,
+    pub routes: BTreeMap<ObjectKey, ResolvedRoute>,
+    pub backends: BTreeMap<ObjectKey, RevisionBackend>,
+}
+
+/// The shared, versioned routing state. Writers replace whole entries; every change
+/// that alters something bumps the version and wakes subscribers.
+#[derive(Debug)]
+pub struct RoutingTable {
+    state: Mutex<RoutingSnapshot>,
+    version: watch::Sender<u64>,
+}
+
+impl Default for RoutingTable {
+    fn default() -> Self {
+        Self {
+            state: Mutex::new(RoutingSnapshot::default()),
+            version: watch::channel(0).0,
+        }
+    }
+}
+
+impl RoutingTable {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    fn change(&self, f: impl FnOnce(&mut RoutingSnapshot) -> bool) {
+        let mut state = self.state.lock();
+        if f(&mut state) {
+            state.version += 1;
+            let v = state.version;
+            drop(state);
+            self.version.send_replace(v);
+        }
+    }
+
+    pub fn set_route(&self, route: ResolvedRoute) {
+        self.change(|s| s.routes.insert(route.key.clone(), route.clone()).as_ref() != Some(&route));
+    }
+
+    pub fn remove_route(&self, key: &ObjectKey) {
+        self.change(|s| s.routes.remove(key).is_some());
+    }
+
+    pub fn set_backend(&self, backend: RevisionBackend) {
+        self.change(|s| {
+            s.backends
+                .insert(backend.key.clone(), backend.clone())
+                .as_ref()
+                != Some(&backend)
+        });
+    }
+
+    pub fn remove_backend(&self, key: &ObjectKey) {
+        self.change(|s| s.backends.remove(key).is_some());
+    }
+
+    pub fn snapshot(&self) -> RoutingSnapshot {
+        self.state.lock().clone()
+    }
+
+    /// Wakes on every version change; read [`RoutingTable::snapshot`] after.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.version.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(percent: u32) -> ResolvedRoute {
+        ResolvedRoute {
+            key: ObjectKey::new("default", "hello"),
+            host: "hello.default.example.com".into(),
+            targets: vec![ResolvedTarget {
+                revision: "hello-00001".into(),
+                percent,
+                tag: None,
+                tag_host: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn only_real_changes_bump_the_version() {
+        let table = RoutingTable::new();
+        let rx = table.subscribe();
+        table.set_route(route(100));
+        assert_eq!(*rx.borrow(), 1);
+        table.set_route(route(100));
+        assert_eq!(*rx.borrow(), 1, "same route again is not a change");
+        table.remove_route(&ObjectKey::new("default", "nope"));
+        assert_eq!(*rx.borrow(), 1);
+        table.remove_route(&ObjectKey::new("default", "hello"));
+        assert_eq!(*rx.borrow(), 2);
+        assert!(table.snapshot().routes.is_empty());
+    }
+}

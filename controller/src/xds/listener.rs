@@ -1,0 +1,69 @@
+//! The `fnmesh-http` listener: HTTP/1.1 and h2c on one port, routes from RDS over ADS,
+//! behaving as the edge proxy it is (it owns `X-Forwarded-For`/`-Proto`).
+
+use std::net::SocketAddr;
+
+use envoy_types::pb::envoy::config::core::v3::address::Address as AddressKind;
+use envoy_types::pb::envoy::config::core::v3::socket_address::PortSpecifier;
+use envoy_types::pb::envoy::config::core::v3::{Address, SocketAddress};
+use envoy_types::pb::envoy::config::listener::v3::filter::ConfigType;
+use envoy_types::pb::envoy::config::listener::v3::{Filter, FilterChain, Listener};
+use envoy_types::pb::envoy::extensions::filters::http::router::v3::Router;
+use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::http_connection_manager::{
+    CodecType, RouteSpecifier, UpgradeConfig,
+};
+use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::http_filter::ConfigType as HttpFilterConfig;
+use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::{
+    HttpConnectionManager, HttpFilter, Rds,
+};
+use envoy_types::pb::google::protobuf::BoolValue;
+use envoy_types::util::pack_any;
+
+use super::resources::ads_source;
+use super::{LISTENER_NAME, ROUTE_CONFIG_NAME};
+
+/// The listener for a proxy that binds `addr`.
+pub fn listener(addr: SocketAddr) -> Listener {
+    let router = HttpFilter {
+        name: "envoy.filters.http.router".into(),
+        config_type: Some(HttpFilterConfig::TypedConfig(pack_any(Router::default()))),
+        ..Default::default()
+    };
+    let manager = HttpConnectionManager {
+        stat_prefix: "fnmesh".into(),
+        codec_type: CodecType::Auto.into(),
+        route_specifier: Some(RouteSpecifier::Rds(Rds {
+            config_source: Some(ads_source()),
+            route_config_name: ROUTE_CONFIG_NAME.into(),
+        })),
+        http_filters: vec![router],
+        // The first hop for clients: record the real peer in X-Forwarded-For and set
+        // X-Forwarded-Proto from our own connection instead of trusting the client's.
+        use_remote_address: Some(BoolValue { value: true }),
+        xff_num_trusted_hops: 0,
+        // Knative functions may serve WebSockets.
+        upgrade_configs: vec![UpgradeConfig {
+            upgrade_type: "websocket".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    Listener {
+        name: LISTENER_NAME.into(),
+        address: Some(Address {
+            address: Some(AddressKind::SocketAddress(SocketAddress {
+                address: addr.ip().to_string(),
+                port_specifier: Some(PortSpecifier::PortValue(u32::from(addr.port()))),
+                ..Default::default()
+            })),
+        }),
+        filter_chains: vec![FilterChain {
+            filters: vec![Filter {
+                name: "envoy.filters.network.http_connection_manager".into(),
+                config_type: Some(ConfigType::TypedConfig(pack_any(manager))),
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}

@@ -1,0 +1,122 @@
+//! RoutingTable → xDS server → gateway xDS client → gateway proxy → real upstreams.
+
+mod xds_support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use controller::routing::ObjectKey;
+use gateway::GatewayConfig;
+use tokio::net::TcpListener;
+use xds_support::*;
+
+/// Starts a gateway following `xds` and returns its proxy address.
+async fn start_gateway(xds: std::net::SocketAddr) -> std::net::SocketAddr {
+    let config = Arc::new(GatewayConfig::default());
+    tokio::spawn(gateway::xds_client::run(
+        xds,
+        "test-gateway".into(),
+        Arc::clone(&config),
+    ));
+    let proxy = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = proxy.local_addr().unwrap();
+    tokio::spawn(gateway::serve(proxy, config, std::future::pending()));
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_follows_the_routing_table_over_xds() {
+    let (routing, _, _) = routing_80_20().await;
+    let xds = start_xds(Arc::clone(&routing)).await;
+    let gw = start_gateway(xds).await;
+
+    eventually(Duration::from_secs(10), "the first table", || async {
+        get(gw, HOST, &[]).await.is_ok_and(|r| r.status == 200)
+    })
+    .await;
+    assert_80_20(gw).await;
+
+    // Tag host and tag header pin the tagged revision.
+    assert!(all_go_to(gw, TAG_HOST, &[], REV_B, 50).await);
+    assert!(all_go_to(gw, "current-hello.default.example.com", &[], REV_A, 20).await);
+    assert!(all_go_to(gw, HOST, &[("knative-serving-tag", "latest")], REV_B, 50).await);
+
+    // A new split takes effect promptly.
+    routing.set_route(split(0));
+    eventually(Duration::from_secs(5), "the 0/100 split", || async {
+        all_go_to(gw, HOST, &[], REV_B, 20).await
+    })
+    .await;
+
+    // The route going away removes its hosts.
+    routing.remove_route(&ObjectKey::new("default", "hello"));
+    eventually(Duration::from_secs(5), "the route's removal", || async {
+        get(gw, HOST, &[]).await.is_ok_and(|r| r.status == 404)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_waits_for_a_late_xds_server() {
+    // Reserve a port, free it, start the client against it, then the server.
+    let reserved = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let xds = reserved.local_addr().unwrap();
+    drop(reserved);
+    let gw = start_gateway(xds).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(get(gw, HOST, &[]).await.unwrap().status, 404);
+
+    let (routing, _, _) = routing_80_20().await;
+    let listener = TcpListener::bind(xds).await.unwrap();
+    tokio::spawn(controller::xds::serve(
+        listener,
+        routing,
+        std::future::pending(),
+    ));
+    eventually(
+        Duration::from_secs(10),
+        "the table after the server starts",
+        || async { get(gw, HOST, &[]).await.is_ok_and(|r| r.status == 200) },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endpoint_changes_reach_the_gateway() {
+    let (routing, _, b) = routing_80_20().await;
+    let xds = start_xds(Arc::clone(&routing)).await;
+    let gw = start_gateway(xds).await;
+    eventually(Duration::from_secs(10), "the first table", || async {
+        get(gw, HOST, &[]).await.is_ok_and(|r| r.status == 200)
+    })
+    .await;
+    // Serve/proxy-style switch: only the endpoints change, the routes stay.
+    routing.set_backend(backend(REV_A, b));
+    eventually(Duration::from_secs(5), "A's new endpoint", || async {
+        all_go_to(gw, "current-hello.default.example.com", &[], REV_B, 10).await
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_ends_streams_and_returns() {
+    let (routing, _, _) = routing_80_20().await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let xds = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(controller::xds::serve(listener, routing, async {
+        let _ = stopped.await;
+    }));
+    let gw = start_gateway(xds).await;
+    eventually(Duration::from_secs(10), "the first table", || async {
+        get(gw, HOST, &[]).await.is_ok_and(|r| r.status == 200)
+    })
+    .await;
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("serve returns although a gateway is still connected")
+        .unwrap();
+    // The gateway keeps its last table while the control plane is away.
+    assert_eq!(get(gw, HOST, &[]).await.unwrap().status, 200);
+}
