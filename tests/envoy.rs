@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{Fnmesh, HttpClient, eventually, free_port, http_get};
+use common::{Fnmesh, HttpClient, eventually, free_port, http_get, revision_of, split_manifest};
 
 struct Envoy(Child);
 
@@ -34,33 +34,10 @@ fn envoy_path() -> String {
     path
 }
 
-fn revision_of(body: &str) -> String {
-    body.split_whitespace()
-        .find_map(|w| w.strip_prefix("K_REVISION="))
-        .unwrap_or_default()
-        .to_string()
-}
-
 #[test]
 fn stock_envoy_serves_the_same_split_and_tags() {
     let f = Fnmesh::start();
-    let manifest = |target: &str, traffic: &str| {
-        format!(
-            "apiVersion: serving.knative.dev/v1
-kind: Service
-metadata:
-  name: split
-spec:
-  template:
-    spec:
-      containers:
-        - command: [\"python3\", \"examples/hello.py\"]
-          env:
-            - name: TARGET
-              value: {target}
-{traffic}"
-        )
-    };
+    let manifest = split_manifest;
     assert!(
         f.kubectl_stdin(&["apply", "-f", "-"], &manifest("one", ""))
             .status

@@ -7,7 +7,7 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{Fnmesh, HttpClient, eventually, http_get};
+use common::{Fnmesh, HttpClient, eventually, http_get, revision_of};
 use serde_json::Value;
 
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -35,13 +35,6 @@ fn wait_ready(f: &Fnmesh, kind: &str, name: &str, status: &str) -> Value {
             (ready["status"] == status).then_some(obj)
         },
     )
-}
-
-fn revision_of(body: &str) -> String {
-    body.split_whitespace()
-        .find_map(|w| w.strip_prefix("K_REVISION="))
-        .unwrap_or_default()
-        .to_string()
 }
 
 /// Wait until the ingress answers `host` from `revision`.
@@ -93,60 +86,17 @@ fn hello_turns_ready_answers_and_rolls_out_new_revisions() {
     assert_eq!(code, 404);
 }
 
-const SPLIT_V1: &str = "apiVersion: serving.knative.dev/v1
-kind: Service
-metadata:
-  name: split
-spec:
-  template:
-    spec:
-      containers:
-        - command: [\"python3\", \"examples/hello.py\"]
-          env:
-            - name: TARGET
-              value: VERSION
-";
-
-fn split_manifest(version: &str, traffic: &str) -> String {
-    format!("{}{traffic}", SPLIT_V1.replace("VERSION", version))
-}
-
 #[test]
 fn traffic_splits_by_percent_and_tag() {
     let f = Fnmesh::start();
-    let out = f.kubectl_stdin(&["apply", "-f", "-"], &split_manifest("one", ""));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    wait_served_by(&f, "split.default.example.com", "split-00001");
-    let out = f.kubectl_stdin(&["apply", "-f", "-"], &split_manifest("two", ""));
-    assert!(out.status.success());
-    wait_served_by(&f, "split.default.example.com", "split-00002");
-
-    let traffic = "  traffic:
-    - revisionName: split-00001
-      percent: 80
-      tag: current
-    - revisionName: split-00002
-      percent: 20
-      tag: candidate
-    - latestRevision: true
-      percent: 0
-      tag: latest
-";
-    let out = f.kubectl_stdin(&["apply", "-f", "-"], &split_manifest("two", traffic));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    f.kubectl_ok(&["apply", "-f", &example("split-v1.yaml")]);
+    wait_served_by(&f, "split.default.example.com", "split-v1");
+    f.kubectl_ok(&["apply", "-f", &example("split.yaml")]);
     let svc = eventually(READY_TIMEOUT, "status.traffic with tags", || {
         let svc = f.get_json(&["get", "ksvc", "split"]);
         let n = svc["status"]["traffic"].as_array().map_or(0, Vec::len);
-        (n == 3 && svc["status"]["observedGeneration"] == svc["metadata"]["generation"])
-            .then_some(svc)
+        let current = svc["status"]["observedGeneration"] == svc["metadata"]["generation"];
+        (n == 3 && current).then_some(svc)
     });
     let urls: Vec<&str> = svc["status"]["traffic"]
         .as_array()
@@ -154,24 +104,19 @@ fn traffic_splits_by_percent_and_tag() {
         .iter()
         .filter_map(|t| t["url"].as_str())
         .collect();
-    assert!(
-        urls.contains(&"http://current-split.default.example.com"),
-        "{urls:?}"
-    );
-    assert!(
-        urls.contains(&"http://candidate-split.default.example.com"),
-        "{urls:?}"
-    );
-    assert!(
-        urls.contains(&"http://latest-split.default.example.com"),
-        "{urls:?}"
-    );
+    for url in [
+        "http://current-split.default.example.com",
+        "http://candidate-split.default.example.com",
+        "http://latest-split.default.example.com",
+    ] {
+        assert!(urls.contains(&url), "{url} in {urls:?}");
+    }
 
     // Each tag host serves only its revision.
     for (host, rev) in [
-        ("current-split.default.example.com", "split-00001"),
-        ("candidate-split.default.example.com", "split-00002"),
-        ("latest-split.default.example.com", "split-00002"),
+        ("current-split.default.example.com", "split-v1"),
+        ("candidate-split.default.example.com", "split-v2"),
+        ("latest-split.default.example.com", "split-v2"),
     ] {
         wait_served_by(&f, host, rev);
         let mut c = HttpClient::connect(&f.ingress);
@@ -189,8 +134,8 @@ fn traffic_splits_by_percent_and_tag() {
         assert_eq!(code, 200);
         *counts.entry(revision_of(&body)).or_default() += 1;
     }
-    let one = counts.get("split-00001").copied().unwrap_or(0);
-    let two = counts.get("split-00002").copied().unwrap_or(0);
+    let one = counts.get("split-v1").copied().unwrap_or(0);
+    let two = counts.get("split-v2").copied().unwrap_or(0);
     assert_eq!(one + two, 1000, "{counts:?}");
     assert!((750..=850).contains(&one), "{counts:?}");
     assert!((150..=250).contains(&two), "{counts:?}");

@@ -51,19 +51,8 @@ impl Api {
         names::assign_generated_name(&mut obj);
         let name = admission::object_name(&obj);
         names::validate(rt, &name)?;
-        let mut warnings = admission::prune(rt, &mut obj, opts.field_validation)?;
-        reset_system_metadata(&mut obj);
-        if rt.status_subresource && rt.plural != "namespaces" {
-            obj.as_object_mut().map(|o| o.remove("status"));
-        }
-        admission::admit(rt, &mut obj, None)?;
+        let mut warnings = prepare_new(rt, &mut obj, opts)?;
         let now = now();
-        let meta = metadata_mut(&mut obj);
-        meta.insert("uid".into(), Value::from(uuid::Uuid::new_v4().to_string()));
-        meta.insert("creationTimestamp".into(), Value::from(now.clone()));
-        if rt.has_generation {
-            meta.insert("generation".into(), Value::from(1));
-        }
         field_manager::record_update(
             None,
             &mut obj,
@@ -232,20 +221,9 @@ impl Api {
         write_namespace(rp, &mut obj)?;
         let managed = obj.pointer("/metadata/managedFields").cloned();
         names::validate(rt, &name)?;
-        *warnings.borrow_mut() = admission::prune(rt, &mut obj, opts.field_validation)?;
-        reset_system_metadata(&mut obj);
-        if rt.status_subresource && rt.plural != "namespaces" {
-            obj.as_object_mut().map(|o| o.remove("status"));
-        }
-        admission::admit(rt, &mut obj, None)?;
-        let meta = metadata_mut(&mut obj);
-        meta.insert("uid".into(), Value::from(uuid::Uuid::new_v4().to_string()));
-        meta.insert("creationTimestamp".into(), Value::from(now()));
-        if rt.has_generation {
-            meta.insert("generation".into(), Value::from(1));
-        }
+        *warnings.borrow_mut() = prepare_new(rt, &mut obj, opts)?;
         if let Some(m) = managed {
-            meta.insert("managedFields".into(), m);
+            metadata_mut(&mut obj).insert("managedFields".into(), m);
         }
         self.check_namespace_open(txn, rt, &namespace)?;
         Ok(txn.put(key, obj))
@@ -359,6 +337,29 @@ impl Api {
         }
         Ok(())
     }
+}
+
+/// What every new object goes through: pruning, server-owned metadata reset and then
+/// assigned (uid, creationTimestamp, generation), status dropped where a subresource
+/// owns it, and admission. Returns the unknown-field warnings.
+fn prepare_new(
+    rt: &ResourceType,
+    obj: &mut Value,
+    opts: &WriteOptions,
+) -> Result<Vec<String>, ApiError> {
+    let warnings = admission::prune(rt, obj, opts.field_validation)?;
+    reset_system_metadata(obj);
+    if rt.status_subresource && rt.plural != "namespaces" {
+        obj.as_object_mut().map(|o| o.remove("status"));
+    }
+    admission::admit(rt, obj, None)?;
+    let meta = metadata_mut(obj);
+    meta.insert("uid".into(), Value::from(uuid::Uuid::new_v4().to_string()));
+    meta.insert("creationTimestamp".into(), Value::from(now()));
+    if rt.has_generation {
+        meta.insert("generation".into(), Value::from(1));
+    }
+    Ok(warnings)
 }
 
 fn conflict(rt: &ResourceType, name: &str, c: field_manager::Conflicts) -> ApiError {

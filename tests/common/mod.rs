@@ -312,3 +312,31 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("free port")
 }
+
+/// The revision that answered, from the hello function's body (`K_REVISION=…`).
+pub fn revision_of(body: &str) -> String {
+    body.split_whitespace()
+        .find_map(|w| w.strip_prefix("K_REVISION="))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The `split` Service running the hello function with TARGET=`target`, plus a
+/// `spec.traffic` block (indented YAML, may be empty).
+pub fn split_manifest(target: &str, traffic: &str) -> String {
+    format!(
+        "apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: split
+spec:
+  template:
+    spec:
+      containers:
+        - command: [\"python3\", \"examples/hello.py\"]
+          env:
+            - name: TARGET
+              value: {target}
+{traffic}"
+    )
+}
