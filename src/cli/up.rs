@@ -29,6 +29,10 @@ pub(crate) struct UpArgs {
     /// Address of the gateway's Prometheus `/metrics`.
     #[arg(long, env = "FNMESH_METRICS_ADDR", default_value = "127.0.0.1:9464")]
     metrics_addr: SocketAddr,
+    /// Run only the embedded API server (no controller, runner or gateway): to measure
+    /// it alone, or to run the components as separate processes.
+    #[arg(long)]
+    api_only: bool,
     /// Bearer token clients must send (generated when the API is not on loopback).
     #[arg(long, env = "FNMESH_TOKEN")]
     token: Option<String>,
@@ -79,6 +83,9 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     })
     .await?;
     let api_addr = server.local_addr();
+    if args.api_only {
+        return api_only(server, &args.data_dir, token.as_deref()).await;
+    }
     let http = bind(args.http_addr, "HTTP ingress").await?;
     let http_addr = http.local_addr()?;
     let xds = bind(args.xds_addr, "xDS server").await?;
@@ -124,17 +131,11 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     let supervisor = runner::Supervisor::new().context("starting the process runner")?;
     let runner_task = tokio::spawn(runner::run(client, supervisor, stop.clone().wait()));
 
-    // A closed stdout (a supervisor that stopped reading) must not take fnmesh down.
     let banner = format!(
         "fnmesh is up\n  API:        http://{api_addr}\n  kubeconfig: {kc}\n  ingress:    http://{http_addr}\n  xDS:        {xds_addr}\n  metrics:    http://{metrics_addr}/metrics\n  try:        KUBECONFIG={kc} kubectl apply -f examples/hello.yaml\n",
         kc = kubeconfig.display()
     );
-    {
-        use std::io::Write;
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(banner.as_bytes());
-        let _ = out.flush();
-    }
+    print_banner(&banner);
 
     shutdown_signal().await;
     let _ = stop_tx.send(true);
@@ -144,6 +145,31 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     let _ = api_task.await;
     tracing::info!("fnmesh stopped");
     Ok(())
+}
+
+async fn api_only(
+    server: ApiServer,
+    data_dir: &std::path::Path,
+    token: Option<&str>,
+) -> anyhow::Result<()> {
+    let api_addr = server.local_addr();
+    let kubeconfig = data_dir.join("kubeconfig");
+    apiserver::kubeconfig::write(&kubeconfig, api_addr, token)
+        .with_context(|| format!("writing {}", kubeconfig.display()))?;
+    print_banner(&format!(
+        "fnmesh is up (API only)\n  API:        http://{api_addr}\n  kubeconfig: {kc}\n  try:        KUBECONFIG={kc} kubectl get ns\n",
+        kc = kubeconfig.display()
+    ));
+    server.serve(shutdown_signal()).await;
+    Ok(())
+}
+
+/// A closed stdout (a supervisor that stopped reading) must not take fnmesh down.
+fn print_banner(banner: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(banner.as_bytes());
+    let _ = out.flush();
 }
 
 async fn shutdown_signal() {

@@ -26,11 +26,11 @@ async fn main() -> anyhow::Result<()> {
     let count: usize = args.next().map_or(Ok(1000), |s| s.parse())?;
     let dir = tempfile::tempdir()?;
     let mut child = Command::new(&bin)
+        // The API server alone: the serving components would try to run 1,000 functions.
         .args([
             "up",
+            "--api-only",
             "--api-addr",
-            "127.0.0.1:0",
-            "--http-addr",
             "127.0.0.1:0",
             "--data-dir",
         ])
