@@ -13,6 +13,7 @@ use hyper::body::{Body, Frame, Incoming, SizeHint};
 use tokio::time::{Instant, Sleep};
 
 use crate::metrics::RevisionMetrics;
+use crate::pool::Lease;
 
 /// Why a response body stopped early.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +31,8 @@ pub(crate) enum ProxyBodyError {
 pub(crate) struct ProxyBody {
     source: Source,
     deadline: Option<Pin<Box<Sleep>>>,
+    /// The upstream connection, handed back to its pool once the body has ended.
+    lease: Option<Lease>,
     _observation: Option<Observation>,
 }
 
@@ -62,22 +65,45 @@ impl ProxyBody {
         Self {
             source: Source::Local(Full::new(text.into())),
             deadline: None,
+            lease: None,
             _observation: None,
         }
     }
 
-    /// The upstream's body, cut at `deadline`.
-    pub(crate) fn upstream(body: Incoming, deadline: Instant) -> Self {
+    /// The upstream's body, cut at `deadline`; `lease` is released when it ends.
+    pub(crate) fn upstream(
+        body: Incoming,
+        deadline: Pin<Box<Sleep>>,
+        lease: Option<Lease>,
+    ) -> Self {
         Self {
             source: Source::Upstream(body),
-            deadline: Some(Box::pin(tokio::time::sleep_until(deadline))),
+            deadline: Some(deadline),
+            lease,
             _observation: None,
+        }
+    }
+
+    /// Hands the upstream connection back if the body is complete.
+    fn release_if_ended(&mut self) {
+        if let Source::Upstream(body) = &self.source
+            && body.is_end_stream()
+            && let Some(lease) = self.lease.take()
+        {
+            lease.release();
         }
     }
 
     pub(crate) fn observed(mut self, observation: Observation) -> Self {
         self._observation = Some(observation);
         self
+    }
+}
+
+impl Drop for ProxyBody {
+    fn drop(&mut self) {
+        // hyper may never poll a body it already knows is empty (e.g. `204`, `HEAD`).
+        self.release_if_ended();
     }
 }
 
@@ -95,7 +121,22 @@ impl Body for ProxyBody {
                 .poll_frame(cx)
                 .map_err(|never| match never {}),
             Source::Upstream(body) => {
+                // This task drives the upstream connection: let it read first.
+                if let Some(lease) = &mut this.lease {
+                    lease.poll_drive(cx);
+                }
                 if let Poll::Ready(frame) = Pin::new(body).poll_frame(cx) {
+                    // Release as soon as the last byte is in, so the next request can
+                    // reuse the connection while this response is still being written.
+                    match &frame {
+                        None => {
+                            if let Some(lease) = this.lease.take() {
+                                lease.release();
+                            }
+                        }
+                        Some(Ok(_)) => this.release_if_ended(),
+                        Some(Err(_)) => this.lease = None,
+                    }
                     return Poll::Ready(frame.map(|f| f.map_err(ProxyBodyError::from)));
                 }
                 if let Some(deadline) = &mut this.deadline

@@ -1,7 +1,8 @@
 //! The gateway's live configuration: the current [`RouteTable`] behind an `ArcSwap`, so
 //! the hot path reads it with no lock and a push replaces it atomically.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -9,6 +10,7 @@ use arc_swap::{ArcSwap, Guard};
 use parking_lot::Mutex;
 
 use crate::metrics::{GatewayMetrics, MetricsError, RevisionMetrics};
+use crate::pool::Http1Endpoint;
 use crate::route_table::RouteTable;
 
 /// Shared between the proxy listeners, the admin listener and whoever pushes
@@ -32,6 +34,9 @@ pub(crate) struct Snapshot {
 #[derive(Debug)]
 pub(crate) struct RevisionRuntime {
     pub(crate) metrics: Arc<RevisionMetrics>,
+    /// Keep-alive connections per endpoint, aligned with the revision's endpoints and
+    /// carried over from the previous snapshot so a push keeps warm connections.
+    pub(crate) upstreams: Box<[Arc<Http1Endpoint>]>,
     next_endpoint: AtomicUsize,
 }
 
@@ -41,7 +46,7 @@ impl GatewayConfig {
     /// A configuration serving `table`.
     pub fn new(table: RouteTable) -> Self {
         let metrics = GatewayMetrics::new();
-        let snapshot = Snapshot::new(Arc::new(table), &metrics);
+        let snapshot = Snapshot::new(Arc::new(table), &metrics, None);
         Self {
             current: ArcSwap::from_pointee(snapshot),
             metrics,
@@ -54,7 +59,11 @@ impl GatewayConfig {
     pub fn store(&self, table: RouteTable) {
         let _writer = self.store_lock.lock();
         let table = Arc::new(table);
-        let next = Snapshot::new(Arc::clone(&table), &self.metrics);
+        let next = Snapshot::new(
+            Arc::clone(&table),
+            &self.metrics,
+            Some(&self.current.load()),
+        );
         let kept: HashSet<(&str, &str)> = table
             .revisions()
             .map(|r| (r.namespace.as_str(), r.name.as_str()))
@@ -101,15 +110,38 @@ impl Default for GatewayConfig {
 // === impl Snapshot ===
 
 impl Snapshot {
-    fn new(table: Arc<RouteTable>, metrics: &GatewayMetrics) -> Self {
+    fn new(table: Arc<RouteTable>, metrics: &GatewayMetrics, previous: Option<&Self>) -> Self {
+        let warm: HashMap<SocketAddr, &Arc<Http1Endpoint>> = previous
+            .into_iter()
+            .flat_map(|p| p.revisions.iter())
+            .flat_map(|r| r.upstreams.iter())
+            .map(|u| (u.addr(), u))
+            .collect();
+        let mut fresh: HashMap<SocketAddr, Arc<Http1Endpoint>> = HashMap::new();
+        let mut upstream = |addr: SocketAddr| match warm.get(&addr) {
+            Some(&existing) => Arc::clone(existing),
+            None => Arc::clone(
+                fresh
+                    .entry(addr)
+                    .or_insert_with(|| Arc::new(Http1Endpoint::new(addr))),
+            ),
+        };
         let revisions = table
             .revisions()
             .map(|r| RevisionRuntime {
                 metrics: Arc::new(metrics.for_revision(&r.namespace, &r.name)),
+                upstreams: r.endpoints.iter().map(|&addr| upstream(addr)).collect(),
                 next_endpoint: AtomicUsize::new(fastrand::usize(..)),
             })
             .collect();
         Self { table, revisions }
+    }
+
+    /// Closes upstream connections idle for too long; `now` from `pool::sweep_clock`.
+    pub(crate) fn evict_idle(&self, now: u32) {
+        for upstream in self.revisions.iter().flat_map(|r| r.upstreams.iter()) {
+            upstream.evict_idle(now);
+        }
     }
 }
 

@@ -2,7 +2,6 @@
 //! `X-Forwarded-For` / `X-Forwarded-Proto`, as Knative's runtime contract promises.
 //! Earlier hops' values are kept and ours appended, so a chain of proxies stays visible.
 
-use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use http::header::FORWARDED;
@@ -11,37 +10,68 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 
-/// Adds this hop's forwarding headers for a request from `client` to `host`.
-pub(crate) fn add_forwarding_headers(headers: &mut HeaderMap, client: IpAddr, host: &str) {
-    let mut element = String::with_capacity(64);
-    match client {
-        IpAddr::V4(ip) => write!(element, "for={ip}"),
-        // An IPv6 node must be quoted and bracketed (RFC 7239 §6).
-        IpAddr::V6(ip) => write!(element, "for=\"[{ip}]\""),
+/// This hop's view of one client connection, formatted once per connection rather
+/// than once per request.
+#[derive(Debug, Clone)]
+pub(crate) struct ClientForwarding {
+    /// The `for=` node of a `Forwarded` element.
+    forwarded_for: Box<str>,
+    /// The client address as an `X-Forwarded-For` item.
+    x_forwarded_for: HeaderValue,
+}
+
+impl ClientForwarding {
+    pub(crate) fn new(client: IpAddr) -> Self {
+        let forwarded_for = match client {
+            IpAddr::V4(ip) => format!("for={ip}"),
+            // An IPv6 node must be quoted and bracketed (RFC 7239 §6).
+            IpAddr::V6(ip) => format!("for=\"[{ip}]\""),
+        };
+        let x_forwarded_for = HeaderValue::try_from(client.to_string())
+            .expect("an IP address is a valid header value");
+        Self {
+            forwarded_for: forwarded_for.into(),
+            x_forwarded_for,
+        }
     }
-    .expect("writing to a String cannot fail");
-    element.push_str(";host=");
-    push_token_or_quoted(&mut element, host);
-    element.push_str(";proto=http");
-    append_list(headers, FORWARDED, &element);
 
-    append_list(headers, X_FORWARDED_FOR, &client.to_string());
+    /// Adds this hop's forwarding headers for a request to `host`.
+    pub(crate) fn add_headers(&self, headers: &mut HeaderMap, host: &str) {
+        let mut element = String::with_capacity(self.forwarded_for.len() + host.len() + 20);
+        element.push_str(&self.forwarded_for);
+        element.push_str(";host=");
+        push_token_or_quoted(&mut element, host);
+        element.push_str(";proto=http");
+        append_list(headers, FORWARDED, element);
 
-    if !headers.contains_key(X_FORWARDED_PROTO) {
-        headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+        if headers.contains_key(X_FORWARDED_FOR) {
+            let item = self.x_forwarded_for.to_str().unwrap_or_default().to_owned();
+            append_list(headers, X_FORWARDED_FOR, item);
+        } else {
+            headers.insert(X_FORWARDED_FOR, self.x_forwarded_for.clone());
+        }
+
+        if !headers.contains_key(X_FORWARDED_PROTO) {
+            headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+        }
     }
 }
 
 /// Appends `item` to the comma-separated list in `name`, folding repeated lines into one.
-fn append_list(headers: &mut HeaderMap, name: HeaderName, item: &str) {
-    let mut list = String::new();
-    for existing in headers.get_all(&name) {
-        if let Ok(existing) = existing.to_str() {
-            list.push_str(existing);
-            list.push_str(", ");
+fn append_list(headers: &mut HeaderMap, name: HeaderName, item: String) {
+    let list = if headers.contains_key(&name) {
+        let mut list = String::new();
+        for existing in headers.get_all(&name) {
+            if let Ok(existing) = existing.to_str() {
+                list.push_str(existing);
+                list.push_str(", ");
+            }
         }
-    }
-    list.push_str(item);
+        list.push_str(&item);
+        list
+    } else {
+        item
+    };
     if let Ok(value) = HeaderValue::try_from(list) {
         headers.insert(name, value);
     }
@@ -69,6 +99,10 @@ fn push_token_or_quoted(out: &mut String, value: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn add_forwarding_headers(headers: &mut HeaderMap, client: IpAddr, host: &str) {
+        ClientForwarding::new(client).add_headers(headers, host);
+    }
 
     #[test]
     fn adds_headers_to_a_fresh_request() {

@@ -79,23 +79,27 @@ impl FramingInspector {
         self.vetted > 0
     }
 
-    /// Inside a `Content-Length` body with nothing buffered, bytes need no inspection:
-    /// how many may be read straight into hyper's buffer.
-    pub(crate) fn direct_budget(&self) -> Option<u64> {
-        match self.state {
-            State::Length(remaining) if self.pending.is_empty() => Some(remaining),
-            _ => None,
-        }
+    /// Whether nothing is held back, so the caller may read straight into hyper's
+    /// buffer and vet the new bytes there with [`Self::vet_in_place`].
+    pub(crate) fn is_idle(&self) -> bool {
+        self.pending.is_empty()
+            && matches!(
+                self.state,
+                State::Head | State::Length(_) | State::Chunked(_)
+            )
     }
 
-    /// Accounts for `n` bytes read directly under [`Self::direct_budget`].
-    pub(crate) fn record_direct(&mut self, n: usize) {
-        if let State::Length(remaining) = self.state {
-            self.state = match remaining.saturating_sub(n as u64) {
-                0 => State::Head,
-                left => State::Length(left),
-            };
+    /// Vets `data`, just read while [`Self::is_idle`], where it lies: returns how many
+    /// of its leading bytes may be handed to hyper now. The rest (an incomplete or
+    /// ambiguous head and what follows) is taken in as if [`Self::push`]ed, so it
+    /// reaches hyper later, or replaced, through [`Self::vetted`].
+    pub(crate) fn vet_in_place(&mut self, data: &[u8]) -> usize {
+        debug_assert!(self.is_idle());
+        let (vetted, _) = vet(&mut self.state, data);
+        if vetted < data.len() {
+            self.push(&data[vetted..]);
         }
+        vetted
     }
 
     /// The client closed its side: hand hyper whatever partial head is left so it can
@@ -129,48 +133,65 @@ impl FramingInspector {
     }
 
     fn advance(&mut self) {
-        loop {
-            let rest = &self.pending[self.vetted..];
-            if rest.is_empty() {
-                return;
-            }
-            match self.state {
-                State::Head => match inspect_head(rest) {
-                    Ok(Some((len, HeadFraming::Body(next)))) => {
-                        self.vetted += len;
-                        self.state = next;
-                    }
-                    Ok(Some((_, HeadFraming::Ambiguous))) => {
-                        self.pending.truncate(self.vetted);
-                        self.pending.extend_from_slice(REJECTED_HEAD);
-                        self.vetted = self.pending.len();
-                        self.state = State::Rejected;
-                        return;
-                    }
-                    Ok(None) if rest.len() <= MAX_HEAD_BYTES => return,
-                    // Too large, or not HTTP/1 at all: hyper decides (431, 400, or h2).
-                    Ok(None) | Err(()) => self.state = State::Passthrough,
-                },
-                State::Length(remaining) => {
-                    let take = remaining.min(rest.len() as u64);
-                    self.vetted += take as usize;
-                    self.state = match remaining - take {
-                        0 => State::Head,
-                        left => State::Length(left),
-                    };
+        let (vetted, stop) = vet(&mut self.state, &self.pending[self.vetted..]);
+        self.vetted += vetted;
+        if stop == Stop::Ambiguous {
+            self.pending.truncate(self.vetted);
+            self.pending.extend_from_slice(REJECTED_HEAD);
+            self.vetted = self.pending.len();
+            self.state = State::Rejected;
+        }
+    }
+}
+
+/// Why [`vet`] stopped short of the end of its input.
+#[derive(Debug, PartialEq, Eq)]
+enum Stop {
+    /// All input vetted, or the rest is an incomplete head.
+    NeedMore,
+    /// The head starting at the returned offset has ambiguous framing.
+    Ambiguous,
+}
+
+/// Follows the message framing through `data` from `state`: returns how many leading
+/// bytes are vetted (`state` is left describing what follows them) and why it stopped.
+fn vet(state: &mut State, data: &[u8]) -> (usize, Stop) {
+    let mut vetted = 0;
+    loop {
+        let rest = &data[vetted..];
+        if rest.is_empty() {
+            return (vetted, Stop::NeedMore);
+        }
+        match *state {
+            State::Head => match inspect_head(rest) {
+                Ok(Some((len, HeadFraming::Body(next)))) => {
+                    vetted += len;
+                    *state = next;
                 }
-                State::Chunked(mut body) => {
-                    let (used, done) = body.advance(rest);
-                    self.vetted += used;
-                    self.state = match done {
-                        Some(true) => State::Head,
-                        Some(false) => State::Passthrough,
-                        None => State::Chunked(body),
-                    };
-                }
-                State::Passthrough => self.vetted = self.pending.len(),
-                State::Rejected => return,
+                Ok(Some((_, HeadFraming::Ambiguous))) => return (vetted, Stop::Ambiguous),
+                Ok(None) if rest.len() <= MAX_HEAD_BYTES => return (vetted, Stop::NeedMore),
+                // Too large, or not HTTP/1 at all: hyper decides (431, 400, or h2).
+                Ok(None) | Err(()) => *state = State::Passthrough,
+            },
+            State::Length(remaining) => {
+                let take = remaining.min(rest.len() as u64);
+                vetted += take as usize;
+                *state = match remaining - take {
+                    0 => State::Head,
+                    left => State::Length(left),
+                };
             }
+            State::Chunked(mut body) => {
+                let (used, done) = body.advance(rest);
+                vetted += used;
+                *state = match done {
+                    Some(true) => State::Head,
+                    Some(false) => State::Passthrough,
+                    None => State::Chunked(body),
+                };
+            }
+            State::Passthrough => return (data.len(), Stop::NeedMore),
+            State::Rejected => return (vetted, Stop::NeedMore),
         }
     }
 }

@@ -1,33 +1,31 @@
-//! Keep-alive connections to revision endpoints: HTTP/1.1 through hyper-util's pooled
-//! client (idle connections kept per endpoint), h2c through one multiplexed connection
-//! per endpoint (see `h2c`).
+//! Keep-alive connections to revision endpoints: HTTP/1.1 through a per-endpoint idle
+//! list (see `http1`), held by the routing snapshot so a request finds it without a
+//! lookup; h2c through one multiplexed connection per endpoint (see `h2c`).
 
 mod h2c;
+mod http1;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Request, Response, Uri, Version};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 
-use crate::revision::Protocol;
+pub(crate) use http1::{Http1Endpoint, Lease, sweep_clock};
 
 /// A dead endpoint should fail fast (502) rather than use up the request timeout.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Idle connections are closed after this, below typical function-side idle timeouts
-/// so the gateway, not the function, closes (avoids racing a request into a closing
-/// connection).
-const IDLE_TIMEOUT: Duration = Duration::from_secs(50);
+/// Idle HTTP/1.1 connections are swept this often and closed once idle for 30–50 s
+/// (`http1::IDLE_SECS`, give or take the coarse clock's lag and one interval): below
+/// typical function-side idle timeouts, so the gateway, not the function, closes
+/// (avoids racing a request into a closing connection).
+pub(crate) const IDLE_SWEEP_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Why the upstream gave no response head.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum UpstreamError {
-    #[error(transparent)]
-    Pooled(#[from] hyper_util::client::legacy::Error),
     #[error("connect: {0}")]
     Connect(std::io::Error),
     #[error("connect timed out")]
@@ -36,73 +34,52 @@ pub(crate) enum UpstreamError {
     Http(hyper::Error),
 }
 
-/// Where and how to send one request.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Endpoint<'a> {
-    pub(crate) addr: SocketAddr,
-    pub(crate) authority: &'a Authority,
-    pub(crate) protocol: Protocol,
-}
-
-/// Upstream connections, shared by every connection of a proxy listener.
-#[derive(Debug, Clone)]
+/// h2c upstream connections, shared by every connection of a proxy listener.
+#[derive(Debug, Clone, Default)]
 pub(crate) struct UpstreamPool {
-    http1: Client<HttpConnector, Incoming>,
     h2c: h2c::H2cConnections,
 }
 
 impl UpstreamPool {
-    pub(crate) fn new() -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        let http1 = Client::builder(TokioExecutor::new())
-            .timer(TokioTimer::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(IDLE_TIMEOUT)
-            // The request keeps the client's Host; never invent one.
-            .set_host(false)
-            .build(connector);
-        Self {
-            http1,
-            h2c: h2c::H2cConnections::default(),
+    /// Sends `request` over HTTP/1.1 to `endpoint`, keeping the client's `Host`.
+    /// The lease comes back with the response: release it once the body has ended.
+    pub(crate) async fn send_http1(
+        endpoint: &Arc<Http1Endpoint>,
+        mut request: Request<Incoming>,
+    ) -> Result<(Response<Incoming>, Lease), UpstreamError> {
+        *request.version_mut() = Version::HTTP_11;
+        // An absolute-form target (a client talking to us as to a forward proxy) goes
+        // on in origin form, as an origin server expects.
+        if request.uri().scheme().is_some() || request.uri().authority().is_some() {
+            *request.uri_mut() = Uri::from(path_of(request.uri()));
         }
+        endpoint.send(request).await
     }
 
-    /// Sends `request` to `endpoint`. `host` is the client's host: kept in the `Host`
-    /// header for HTTP/1.1, sent as `:authority` (and `Host` dropped) for h2c.
-    pub(crate) async fn send(
+    /// Sends `request` over h2c to `addr`, with the client's `host` as
+    /// `:authority` (and `Host` dropped), or the endpoint's own without one.
+    pub(crate) async fn send_h2c(
         &self,
-        endpoint: Endpoint<'_>,
+        addr: SocketAddr,
+        authority: &Authority,
         host: Option<Authority>,
         mut request: Request<Incoming>,
     ) -> Result<Response<Incoming>, UpstreamError> {
-        let path = request
-            .uri()
-            .path_and_query()
-            .cloned()
-            .unwrap_or_else(|| PathAndQuery::from_static("/"));
-        match endpoint.protocol {
-            Protocol::Http1 => {
-                *request.version_mut() = Version::HTTP_11;
-                *request.uri_mut() = absolute_uri(endpoint.authority.clone(), path);
-                Ok(self.http1.request(request).await?)
-            }
-            Protocol::H2c => {
-                *request.version_mut() = Version::HTTP_2;
-                let authority = host.unwrap_or_else(|| endpoint.authority.clone());
-                request.headers_mut().remove(http::header::HOST);
-                *request.uri_mut() = absolute_uri(authority, path);
-                self.h2c.send(endpoint.addr, request).await
-            }
-        }
+        *request.version_mut() = Version::HTTP_2;
+        let authority = host.unwrap_or_else(|| authority.clone());
+        request.headers_mut().remove(http::header::HOST);
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(Scheme::HTTP);
+        parts.authority = Some(authority);
+        parts.path_and_query = Some(path_of(request.uri()));
+        *request.uri_mut() =
+            Uri::from_parts(parts).expect("scheme, authority and path make a valid URI");
+        self.h2c.send(addr, request).await
     }
 }
 
-fn absolute_uri(authority: Authority, path: PathAndQuery) -> Uri {
-    let mut parts = http::uri::Parts::default();
-    parts.scheme = Some(Scheme::HTTP);
-    parts.authority = Some(authority);
-    parts.path_and_query = Some(path);
-    Uri::from_parts(parts).expect("scheme, authority and path make a valid URI")
+fn path_of(uri: &Uri) -> PathAndQuery {
+    uri.path_and_query()
+        .cloned()
+        .unwrap_or_else(|| PathAndQuery::from_static("/"))
 }

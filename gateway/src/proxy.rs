@@ -3,7 +3,6 @@
 //! response back. Only the upstream is awaited; the table is read lock-free and
 //! released before that.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use http::header::HOST;
@@ -14,11 +13,11 @@ use tokio::time::Instant;
 
 use crate::body::{Observation, ProxyBody};
 use crate::config::GatewayConfig;
-use crate::forwarded::add_forwarding_headers;
+use crate::forwarded::ClientForwarding;
 use crate::hop_by_hop::{strip_hop_by_hop, wants_upgrade};
 use crate::internal_headers::{self, strip_internal};
 use crate::metrics::RevisionMetrics;
-use crate::pool::{Endpoint, UpstreamPool};
+use crate::pool::{Http1Endpoint, UpstreamPool};
 use crate::proxy_error::ProxyError;
 use crate::revision::Protocol;
 use crate::upgrade;
@@ -39,14 +38,14 @@ struct Target {
     deadline: Instant,
     name: HeaderValue,
     namespace: HeaderValue,
-    endpoint: Option<(SocketAddr, Authority)>,
+    endpoint: Option<(Arc<Http1Endpoint>, Authority)>,
 }
 
 impl Proxy {
     pub(crate) fn new(config: Arc<GatewayConfig>) -> Self {
         Self {
             config,
-            pool: UpstreamPool::new(),
+            pool: UpstreamPool::default(),
         }
     }
 
@@ -54,7 +53,7 @@ impl Proxy {
     pub(crate) async fn handle(
         &self,
         request: Request<Incoming>,
-        client: SocketAddr,
+        client: &ClientForwarding,
     ) -> Response<ProxyBody> {
         let arrival = Instant::now();
         let Some(host) = request_host(&request) else {
@@ -94,7 +93,10 @@ impl Proxy {
             0 => None,
             n => {
                 let i = runtime.next_endpoint(n);
-                Some((revision.spec.endpoints[i], revision.authorities[i].clone()))
+                Some((
+                    Arc::clone(&runtime.upstreams[i]),
+                    revision.authorities[i].clone(),
+                ))
             }
         };
         Some(Target {
@@ -111,17 +113,12 @@ impl Proxy {
     async fn forward(
         &self,
         mut request: Request<Incoming>,
-        client: SocketAddr,
+        client: &ClientForwarding,
         host: &HeaderValue,
         target: &Target,
     ) -> Result<Response<ProxyBody>, ProxyError> {
-        let Some((addr, authority)) = &target.endpoint else {
+        let Some((upstream, authority)) = &target.endpoint else {
             return Err(ProxyError::NoEndpoints(target.label()));
-        };
-        let endpoint = Endpoint {
-            addr: *addr,
-            authority,
-            protocol: target.protocol,
         };
         // An h2c upstream cannot take an HTTP/1.1 upgrade; it then sees a plain request.
         let upgrading = target.protocol == Protocol::Http1 && wants_upgrade(&request);
@@ -130,40 +127,56 @@ impl Proxy {
         let headers = request.headers_mut();
         strip_internal(headers);
         strip_hop_by_hop(headers, upgrading);
-        add_forwarding_headers(headers, client.ip(), host.to_str().unwrap_or_default());
+        client.add_headers(headers, host.to_str().unwrap_or_default());
         if !headers.contains_key(HOST) {
             headers.insert(HOST, host.clone());
         }
         headers.insert(internal_headers::REVISION, target.name.clone());
         headers.insert(internal_headers::NAMESPACE, target.namespace.clone());
-        let h2_authority = match target.protocol {
-            Protocol::H2c => Authority::try_from(host.as_bytes()).ok(),
-            Protocol::Http1 => None,
-        };
 
-        let sent = self.pool.send(endpoint, h2_authority, request);
-        let sent = tokio::time::timeout_at(target.deadline, sent);
-        let mut response = match sent.await {
-            Err(_elapsed) => return Err(ProxyError::Timeout(target.label())),
-            Ok(Err(source)) => {
-                return Err(ProxyError::Upstream {
-                    revision: target.label(),
-                    endpoint: *addr,
-                    source,
-                });
+        // One timer per request: it bounds the wait for the head, then the body.
+        let mut deadline = Box::pin(tokio::time::sleep_until(target.deadline));
+        let sent = async {
+            match target.protocol {
+                Protocol::Http1 => UpstreamPool::send_http1(upstream, request)
+                    .await
+                    .map(|(response, lease)| (response, Some(lease))),
+                Protocol::H2c => {
+                    let host = Authority::try_from(host.as_bytes()).ok();
+                    let sent = self
+                        .pool
+                        .send_h2c(upstream.addr(), authority, host, request);
+                    sent.await.map(|response| (response, None))
+                }
             }
-            Ok(Ok(response)) => response,
+        };
+        let (mut response, lease) = tokio::select! {
+            biased;
+            sent = sent => sent.map_err(|source| ProxyError::Upstream {
+                revision: target.label(),
+                endpoint: upstream.addr(),
+                source,
+            })?,
+            () = deadline.as_mut() => return Err(ProxyError::Timeout(target.label())),
         };
 
         let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
         if let (true, Some(client_upgrade)) = (switching, client_upgrade) {
             upgrade::splice(client_upgrade, hyper::upgrade::on(&mut response));
         }
+        // After a 101 the connection belongs to the upgrade, never back to the pool.
+        let lease = match lease {
+            Some(lease) if switching => {
+                lease.upgrade();
+                None
+            }
+            other => other,
+        };
         strip_hop_by_hop(response.headers_mut(), switching && upgrading);
         *response.version_mut() = Version::HTTP_11;
         let status = response.status();
         Ok(response.map(|body| {
-            ProxyBody::upstream(body, target.deadline).observed(target.observation(status))
+            ProxyBody::upstream(body, deadline, lease).observed(target.observation(status))
         }))
     }
 }

@@ -18,7 +18,9 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::config::GatewayConfig;
+use crate::forwarded::ClientForwarding;
 use crate::framing::{FramingGuard, MAX_HEAD_BYTES, MAX_HEADERS};
+use crate::pool::{IDLE_SWEEP_INTERVAL, sweep_clock};
 use crate::proxy::Proxy;
 
 /// A client must finish sending a request head within this (slowloris guard).
@@ -34,6 +36,7 @@ pub async fn serve(
     config: Arc<GatewayConfig>,
     shutdown: impl Future<Output = ()>,
 ) {
+    let _sweeper = AbortOnDrop(tokio::spawn(evict_idle_upstreams(Arc::clone(&config))));
     let proxy = Arc::new(Proxy::new(config));
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -47,10 +50,16 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .max_header_list_size(MAX_HEAD_BYTES as u32);
     accept_until(listener, shutdown, |stream, peer, graceful| {
-        let proxy = Arc::clone(&proxy);
+        let connection = Arc::new(ClientConnection {
+            proxy: Arc::clone(&proxy),
+            client: ClientForwarding::new(peer.ip()),
+        });
         let service = service_fn(move |request| {
-            let proxy = Arc::clone(&proxy);
-            async move { Ok::<_, Infallible>(proxy.handle(request, peer).await) }
+            let connection = Arc::clone(&connection);
+            async move {
+                let response = connection.proxy.handle(request, &connection.client).await;
+                Ok::<_, Infallible>(response)
+            }
         });
         let io = TokioIo::new(FramingGuard::new(stream));
         let connection = builder
@@ -64,6 +73,32 @@ pub async fn serve(
         });
     })
     .await;
+}
+
+/// Stops a background task when whoever started it finishes or is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// What every request on one client connection shares.
+struct ClientConnection {
+    proxy: Arc<Proxy>,
+    client: ClientForwarding,
+}
+
+/// Closes idle upstream connections past their timeout even when no request comes
+/// to notice them.
+async fn evict_idle_upstreams(config: Arc<GatewayConfig>) {
+    let mut tick = tokio::time::interval(IDLE_SWEEP_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        config.snapshot().evict_idle(sweep_clock());
+    }
 }
 
 /// Serves `GET /metrics` (Prometheus text format) from `config`'s registry on

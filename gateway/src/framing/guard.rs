@@ -50,18 +50,23 @@ impl<IO: AsyncRead + Unpin> AsyncRead for FramingGuard<IO> {
             if this.inspector.is_passthrough() {
                 return Pin::new(&mut this.io).poll_read(cx, buf);
             }
-            if let Some(budget) = this.inspector.direct_budget() {
-                // Body bytes of known length go straight to hyper, no copy.
-                let limit = usize::try_from(budget)
-                    .unwrap_or(usize::MAX)
-                    .min(buf.remaining());
-                // Initialising costs a memset but keeps this free of `unsafe`.
-                let mut direct = ReadBuf::new(buf.initialize_unfilled_to(limit));
-                ready!(Pin::new(&mut this.io).poll_read(cx, &mut direct))?;
-                let n = direct.filled().len();
-                buf.advance(n);
-                this.inspector.record_direct(n);
-                return Poll::Ready(Ok(()));
+            if this.inspector.is_idle() {
+                // The common case: read straight into hyper's buffer and vet the bytes
+                // there, holding back (un-filling) only what may not go to hyper yet.
+                let before = buf.filled().len();
+                ready!(Pin::new(&mut this.io).poll_read(cx, buf))?;
+                let read = &buf.filled()[before..];
+                if read.is_empty() {
+                    this.inspector.finish();
+                    return Poll::Ready(Ok(()));
+                }
+                let vetted = this.inspector.vet_in_place(read);
+                buf.set_filled(before + vetted);
+                if vetted > 0 {
+                    return Poll::Ready(Ok(()));
+                }
+                // Nothing to hand over yet: an empty read would look like EOF to hyper.
+                continue;
             }
             if this.scratch.is_empty() {
                 this.scratch = vec![0; SCRATCH_BYTES];
