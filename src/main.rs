@@ -5,6 +5,11 @@ mod cli;
 
 use clap::Parser;
 
+/// The gateway's request path allocates per request; mimalloc's thread-local free lists
+/// make that markedly cheaper than glibc malloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let args = cli::Cli::parse();
     tracing_subscriber::fmt()

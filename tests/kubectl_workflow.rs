@@ -212,3 +212,38 @@ fn kubectl_imperative_creates_work_through_protobuf_bodies() {
     let gone = f.kubectl(&["-n", "team-a", "get", "configmap", "settings"]);
     assert!(!gone.status.success());
 }
+
+#[test]
+fn a_token_protected_api_serves_https_and_refuses_anonymous_requests() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let f = Fnmesh::start_with(tmp.path(), &["--token", "s3cret"]);
+    // Clients do not send bearer tokens in the clear, so a token means HTTPS.
+    assert!(f.api_url.starts_with("https://"), "{}", f.api_url);
+    let curl = |extra: &[&str]| {
+        let out = Command::new("curl")
+            .args(["-sk", "-o", "/dev/null", "-w", "%{http_code}"])
+            .args(extra)
+            .arg(format!("{}/api/v1/namespaces", f.api_url))
+            .output()
+            .expect("curl");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    assert_eq!(curl(&[]), "401");
+    assert_eq!(curl(&["-H", "Authorization: Bearer wrong"]), "401");
+    assert_eq!(curl(&["-H", "Authorization: Bearer s3cret"]), "200");
+    // The kubeconfig fnmesh wrote carries the token and the certificate to trust.
+    let kubeconfig = std::fs::read_to_string(f.kubeconfig()).expect("kubeconfig");
+    assert!(kubeconfig.contains("token: s3cret"));
+    assert!(kubeconfig.contains("certificate-authority-data:"));
+    assert!(f.kubectl_ok(&["get", "namespaces"]).contains("default"));
+    // The in-process components reach the API over the same TLS.
+    f.kubectl_ok(&["apply", "-f", &example("hello.yaml")]);
+    eventually(
+        Duration::from_secs(30),
+        "the controller to create a revision",
+        || {
+            let out = f.kubectl(&["get", "revision", "hello-00001", "-o", "name"]);
+            out.status.success().then_some(())
+        },
+    );
+}

@@ -30,6 +30,7 @@ pub mod status;
 pub mod store;
 pub mod strategic_merge;
 pub mod table;
+pub mod tls;
 pub mod watch;
 pub mod write;
 

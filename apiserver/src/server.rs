@@ -41,6 +41,8 @@ pub struct ApiServer {
     listener: TcpListener,
     addr: SocketAddr,
     token: Option<String>,
+    /// HTTPS whenever a token is required (clients do not send tokens in the clear).
+    tls: Option<crate::tls::ServerTls>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +53,8 @@ pub enum StartError {
     Store(#[from] crate::store::StoreError),
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 impl ApiServer {
@@ -67,11 +71,16 @@ impl ApiServer {
         let addr = listener
             .local_addr()
             .map_err(|e| StartError::Bind(config.addr, e))?;
+        let tls = match &config.token {
+            Some(_) => Some(crate::tls::load_or_create(&config.data_dir, addr)?),
+            None => None,
+        };
         Ok(Self {
             api: Arc::new(api),
             listener,
             addr,
             token: config.token.clone(),
+            tls,
         })
     }
 
@@ -91,6 +100,17 @@ impl ApiServer {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The certificate clients must trust, when the API serves HTTPS.
+    pub fn tls_cert_pem(&self) -> Option<&str> {
+        self.tls.as_ref().map(|t| t.cert_pem.as_str())
+    }
+
+    /// `https://…` or `http://…`, as clients should address it.
+    pub fn url(&self) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", crate::kubeconfig::client_host(self.addr))
     }
 
     pub fn api(&self) -> Arc<Api> {
@@ -119,15 +139,28 @@ impl ApiServer {
             };
             let _ = stream.set_nodelay(true);
             let ctx = ctx.clone();
+            let tls = self.tls.clone();
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |req| {
                     let ctx = ctx.clone();
                     async move { Ok::<_, Infallible>(handle(ctx, req).await) }
                 });
-                if let Err(e) = auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await
-                {
+                let builder = auto::Builder::new(TokioExecutor::new());
+                let served = match tls {
+                    None => {
+                        builder
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await
+                    }
+                    Some(tls) => match tls.acceptor.accept(stream).await {
+                        Ok(s) => builder.serve_connection(TokioIo::new(s), service).await,
+                        Err(e) => {
+                            tracing::debug!(error = %e, "TLS handshake failed");
+                            return;
+                        }
+                    },
+                };
+                if let Err(e) = served {
                     tracing::debug!(error = %e, "connection ended");
                 }
             });

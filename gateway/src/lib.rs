@@ -11,7 +11,8 @@
 //!
 //! It is configured only by push: whoever owns the routing (the xDS client) builds a
 //! [`RouteTable`] and publishes it with [`GatewayConfig::store`]; the hot path reads the
-//! current table lock-free. Run it with [`serve`] and [`serve_metrics`]:
+//! current table lock-free. Run it with [`serve`] (or [`serve_on_threads`], a worker thread
+//! per core as `fnmesh up` does) and [`serve_metrics`]:
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
@@ -54,6 +55,7 @@ mod revision;
 mod route_table;
 mod server;
 mod upgrade;
+mod workers;
 pub mod xds_client;
 
 pub use config::GatewayConfig;
@@ -63,3 +65,4 @@ pub use route_table::{
     KnativeRoute, Route, RouteTable, RouteTableError, TagTarget, TrafficTarget, WeightedTarget,
 };
 pub use server::{serve, serve_metrics};
+pub use workers::serve_on_threads;

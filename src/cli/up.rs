@@ -3,6 +3,7 @@
 //! be as separate processes: through the API and xDS on loopback.
 
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -29,6 +30,10 @@ pub(crate) struct UpArgs {
     /// Address of the gateway's Prometheus `/metrics`.
     #[arg(long, env = "FNMESH_METRICS_ADDR", default_value = "127.0.0.1:9464")]
     metrics_addr: SocketAddr,
+    /// Threads serving the ingress, each with its own event loop and upstream
+    /// connections [default: one per CPU].
+    #[arg(long, env = "FNMESH_GATEWAY_THREADS")]
+    gateway_threads: Option<NonZeroUsize>,
     /// Run only the embedded API server (no controller, runner or gateway): to measure
     /// it alone, or to run the components as separate processes.
     #[arg(long)]
@@ -94,14 +99,19 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     let metrics_addr = metrics.local_addr()?;
 
     let kubeconfig = args.data_dir.join("kubeconfig");
-    apiserver::kubeconfig::write(&kubeconfig, api_addr, token.as_deref())
+    let api_url = server.url();
+    let cert_pem = server.tls_cert_pem().map(str::to_string);
+    apiserver::kubeconfig::write(&kubeconfig, api_addr, token.as_deref(), cert_pem.as_deref())
         .with_context(|| format!("writing {}", kubeconfig.display()))?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop = Shutdown(stop_rx);
     let api_task = tokio::spawn(server.serve(stop.clone().wait()));
 
-    let mut config = kube::Config::new(format!("http://{api_addr}").parse()?);
+    let mut config = kube::Config::new(api_url.parse()?);
+    if let Some(pem) = &cert_pem {
+        config.root_cert = Some(pem_to_der(pem)?);
+    }
     if let Some(t) = &token {
         config.auth_info.token = Some(t.clone().into());
     }
@@ -117,11 +127,22 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         "fnmesh-gateway".to_string(),
         gateway_config.clone(),
     ));
-    let gateway_task = tokio::spawn(gateway::serve(
-        http,
-        gateway_config.clone(),
-        stop.clone().wait(),
-    ));
+    let gateway_threads = args
+        .gateway_threads
+        .unwrap_or_else(|| std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN));
+    let gateway_task = tokio::spawn({
+        let serving = gateway::serve_on_threads(
+            http,
+            gateway_config.clone(),
+            gateway_threads,
+            stop.clone().wait(),
+        );
+        async move {
+            if let Err(error) = serving.await {
+                tracing::error!(%error, "the gateway could not start its worker threads");
+            }
+        }
+    });
     tokio::spawn(gateway::serve_metrics(
         metrics,
         gateway_config,
@@ -132,7 +153,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     let runner_task = tokio::spawn(runner::run(client, supervisor, stop.clone().wait()));
 
     let banner = format!(
-        "fnmesh is up\n  API:        http://{api_addr}\n  kubeconfig: {kc}\n  ingress:    http://{http_addr}\n  xDS:        {xds_addr}\n  metrics:    http://{metrics_addr}/metrics\n  try:        KUBECONFIG={kc} kubectl apply -f examples/hello.yaml\n",
+        "fnmesh is up\n  API:        {api_url}\n  kubeconfig: {kc}\n  ingress:    http://{http_addr}\n  xDS:        {xds_addr}\n  metrics:    http://{metrics_addr}/metrics\n  try:        KUBECONFIG={kc} kubectl apply -f examples/hello.yaml\n",
         kc = kubeconfig.display()
     );
     print_banner(&banner);
@@ -154,14 +175,31 @@ async fn api_only(
 ) -> anyhow::Result<()> {
     let api_addr = server.local_addr();
     let kubeconfig = data_dir.join("kubeconfig");
-    apiserver::kubeconfig::write(&kubeconfig, api_addr, token)
+    let api_url = server.url();
+    apiserver::kubeconfig::write(&kubeconfig, api_addr, token, server.tls_cert_pem())
         .with_context(|| format!("writing {}", kubeconfig.display()))?;
     print_banner(&format!(
-        "fnmesh is up (API only)\n  API:        http://{api_addr}\n  kubeconfig: {kc}\n  try:        KUBECONFIG={kc} kubectl get ns\n",
+        "fnmesh is up (API only)\n  API:        {api_url}\n  kubeconfig: {kc}\n  try:        KUBECONFIG={kc} kubectl get ns\n",
         kc = kubeconfig.display()
     ));
     server.serve(shutdown_signal()).await;
     Ok(())
+}
+
+/// The DER certificates in a PEM bundle.
+fn pem_to_der(pem: &str) -> anyhow::Result<Vec<Vec<u8>>> {
+    let mut der = Vec::new();
+    for block in pem.split("-----BEGIN CERTIFICATE-----").skip(1) {
+        let body: String = block
+            .split("-----END CERTIFICATE-----")
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect();
+        use base64::Engine;
+        der.push(base64::engine::general_purpose::STANDARD.decode(body)?);
+    }
+    Ok(der)
 }
 
 /// A closed stdout (a supervisor that stopped reading) must not take fnmesh down.

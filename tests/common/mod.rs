@@ -41,6 +41,11 @@ impl Fnmesh {
 
     /// Start on an existing data dir (a restart).
     pub fn start_in(dir: &Path) -> Self {
+        Self::start_with(dir, &[])
+    }
+
+    /// Start on `dir` with extra `up` flags.
+    pub fn start_with(dir: &Path, extra: &[&str]) -> Self {
         let kubeconfig = dir.join("kubeconfig");
         let _ = std::fs::remove_file(&kubeconfig);
         let child = Command::new(bin())
@@ -57,6 +62,7 @@ impl Fnmesh {
                 "--data-dir",
             ])
             .arg(dir)
+            .args(extra)
             // Example manifests name their functions relative to the repository root.
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .stdout(Stdio::piped())

@@ -29,6 +29,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::{CONNECT_TIMEOUT, UpstreamError};
+use crate::workers;
 
 /// A coarse clock for idle timeouts, in seconds since [`EPOCH`]: refreshed by every
 /// sweep ([`sweep_clock`]) and read, instead of the system clock, when a connection goes
@@ -39,17 +40,22 @@ static EPOCH: OnceLock<Instant> = OnceLock::new();
 const IDLE_SECS: u32 = 40;
 
 /// Idle connections to one endpoint, most recently used last (reused first, so the
-/// rest age out and get closed).
+/// rest age out and get closed). Each proxy worker thread has its own list: a
+/// connection's I/O is registered with the runtime of the worker that opened it, so it
+/// must never be used by another.
 #[derive(Debug)]
 pub(crate) struct Http1Endpoint {
     addr: SocketAddr,
-    idle: Mutex<VecDeque<Idle>>,
+    idle: Box<[Mutex<VecDeque<Idle>>]>,
 }
 
 #[derive(Debug)]
 struct Idle {
     connection: Connection,
     since: u32,
+    /// The worker whose runtime drives this connection: workers share a list when
+    /// there are more of them than lists (an endpoint made before they started).
+    worker: usize,
 }
 
 /// One upstream connection: the handle requests are sent through and the future that
@@ -77,7 +83,9 @@ impl Http1Endpoint {
     pub(crate) fn new(addr: SocketAddr) -> Self {
         Self {
             addr,
-            idle: Mutex::new(VecDeque::new()),
+            idle: (0..workers::worker_count())
+                .map(|_| Mutex::new(VecDeque::new()))
+                .collect(),
         }
     }
 
@@ -120,10 +128,22 @@ impl Http1Endpoint {
         }
     }
 
-    /// The most recently used idle connection still open.
+    /// The current worker and its idle list.
+    fn idle_list(&self) -> (usize, &Mutex<VecDeque<Idle>>) {
+        let worker = workers::current_worker();
+        (worker, &self.idle[worker % self.idle.len()])
+    }
+
+    /// The most recently used idle connection of this worker still open.
     async fn checkout(&self) -> Option<Connection> {
+        let (worker, idle) = self.idle_list();
         loop {
-            let mut connection = self.idle.lock().pop_back()?.connection;
+            // On its own list a worker's newest connection is the last one.
+            let mut connection = {
+                let mut idle = idle.lock();
+                let newest = idle.iter().rposition(|entry| entry.worker == worker)?;
+                idle.remove(newest)?.connection
+            };
             // Polling once both notices a close and registers this task for the
             // connection's I/O.
             let usable = poll_fn(|cx| {
@@ -139,15 +159,21 @@ impl Http1Endpoint {
 
     fn checkin(&self, connection: Connection) {
         let since = COARSE_NOW.load(Ordering::Relaxed);
-        self.idle.lock().push_back(Idle { connection, since });
+        let (worker, idle) = self.idle_list();
+        idle.lock().push_back(Idle {
+            connection,
+            since,
+            worker,
+        });
     }
 
     /// Closes connections idle for longer than [`IDLE_SECS`]; `now` comes from
     /// [`sweep_clock`].
     pub(crate) fn evict_idle(&self, now: u32) {
-        self.idle
-            .lock()
-            .retain(|entry| now.saturating_sub(entry.since) < IDLE_SECS);
+        for idle in &self.idle {
+            idle.lock()
+                .retain(|entry| now.saturating_sub(entry.since) < IDLE_SECS);
+        }
     }
 
     async fn connect(&self) -> Result<Connection, UpstreamError> {

@@ -1,7 +1,9 @@
 //! Metrics on the admin port and graceful drain.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use gateway::{Protocol, RouteTable};
 use http::StatusCode;
 
 use crate::support::*;
@@ -68,6 +70,65 @@ async fn shutdown_finishes_in_flight_requests_and_stops_accepting() {
     tokio::time::timeout(Duration::from_secs(5), gateway.stopped.take().unwrap())
         .await
         .expect("serve returns once drained")
+        .unwrap();
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "still accepting"
+    );
+}
+
+#[tokio::test]
+async fn worker_threads_serve_keep_alive_clients_across_table_pushes() {
+    let upstream = start_echo_upstream("hello-00001", Protocol::Http1).await;
+    let table = move || {
+        RouteTable::from_knative(
+            DOMAIN,
+            vec![knative_route("hello", &[("hello-00001", 100, None)])],
+            vec![revision("hello-00001", Protocol::Http1, &[upstream])],
+        )
+        .unwrap()
+    };
+    let gateway = RunningGateway::start_on_threads(table(), 3).await;
+    let clients = (0..8).map(|round| {
+        let addr = gateway.addr;
+        let config = Arc::clone(&gateway.config);
+        tokio::spawn(async move {
+            let mut connection = http1_connection(addr).await;
+            for i in 0..20 {
+                if round == 0 && i == 10 {
+                    // Same endpoints: warm upstream connections carry over.
+                    config.store(table());
+                }
+                connection.ready().await.unwrap();
+                let request = get("hello.default.example.com", "/", &[]);
+                let response = connection.send_request(request).await.unwrap();
+                let (status, body) = read_response(response).await;
+                assert_eq!(status, StatusCode::OK);
+                assert_eq!(Echo::parse(&body).revision, "hello-00001");
+            }
+        })
+    });
+    for client in clients.collect::<Vec<_>>() {
+        client.await.unwrap();
+    }
+    let text = scrape_metrics(gateway.admin_addr).await;
+    assert!(text.contains("hello-00001"), "{text}");
+}
+
+#[tokio::test]
+async fn worker_threads_drain_in_flight_requests_on_shutdown() {
+    let table = single_revision_table("hello-00001").await;
+    let mut gateway = RunningGateway::start_on_threads(table, 2).await;
+    let addr = gateway.addr;
+    let in_flight = tokio::spawn(send(addr, get("hello.default.example.com", "/slow", &[])));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    gateway.shut_down();
+    let (status, body) = in_flight.await.unwrap();
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(Echo::parse(&body).revision, "hello-00001");
+    tokio::time::timeout(Duration::from_secs(5), gateway.stopped.take().unwrap())
+        .await
+        .expect("every worker returns once drained")
         .unwrap();
     assert!(
         tokio::net::TcpStream::connect(addr).await.is_err(),

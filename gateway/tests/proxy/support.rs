@@ -3,6 +3,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -189,15 +190,32 @@ pub(crate) struct RunningGateway {
 
 impl RunningGateway {
     pub(crate) async fn start(table: RouteTable) -> Self {
+        Self::start_with(table, None).await
+    }
+
+    /// The gateway as `fnmesh up` runs it: on `threads` worker threads of its own.
+    pub(crate) async fn start_on_threads(table: RouteTable, threads: usize) -> Self {
+        Self::start_with(table, Some(NonZeroUsize::new(threads).unwrap())).await
+    }
+
+    async fn start_with(table: RouteTable, threads: Option<NonZeroUsize>) -> Self {
         let config = Arc::new(GatewayConfig::new(table));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let admin_addr = admin.local_addr().unwrap();
         let (shutdown, signal) = oneshot::channel::<()>();
-        let stopped = tokio::spawn(gateway::serve(listener, Arc::clone(&config), async {
+        let signal = async {
             let _ = signal.await;
-        }));
+        };
+        let stopped = match threads {
+            None => tokio::spawn(gateway::serve(listener, Arc::clone(&config), signal)),
+            Some(threads) => {
+                let serving =
+                    gateway::serve_on_threads(listener, Arc::clone(&config), threads, signal);
+                tokio::spawn(async move { serving.await.unwrap() })
+            }
+        };
         tokio::spawn(gateway::serve_metrics(
             admin,
             Arc::clone(&config),
