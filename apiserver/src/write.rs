@@ -100,13 +100,7 @@ impl Api {
             let old = txn
                 .get(&key)
                 .ok_or_else(|| ApiError::not_found(&rt, &name))?;
-            let wanted_rv = obj
-                .pointer("/metadata/resourceVersion")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            if !wanted_rv.is_empty() && wanted_rv != resource_version(&old).to_string() {
-                return Err(ApiError::stale(&rt, &name));
-            }
+            check_resource_version(&rt, &name, &obj, &old)?;
             self.store_update(
                 txn,
                 &rt,
@@ -177,14 +171,7 @@ impl Api {
             if rp.subresource.is_none() {
                 *warnings.borrow_mut() = admission::prune(&rt, &mut obj, opts.field_validation)?;
             }
-            let wanted_rv = obj
-                .pointer("/metadata/resourceVersion")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
-            if !wanted_rv.is_empty() && wanted_rv != resource_version(&old).to_string() {
-                return Err(ApiError::stale(&rt, &name));
-            }
+            check_resource_version(&rt, &name, &obj, &old)?;
             self.store_update(
                 txn,
                 &rt,
@@ -337,6 +324,23 @@ impl Api {
         }
         Ok(())
     }
+}
+
+/// Optimistic concurrency: a write that names a resourceVersion must name the stored one.
+fn check_resource_version(
+    rt: &ResourceType,
+    name: &str,
+    obj: &Value,
+    old: &Value,
+) -> Result<(), ApiError> {
+    let wanted = obj
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if !wanted.is_empty() && wanted != resource_version(old).to_string() {
+        return Err(ApiError::stale(rt, name));
+    }
+    Ok(())
 }
 
 /// What every new object goes through: pruning, server-owned metadata reset and then
