@@ -30,14 +30,13 @@ mod server;
 mod stream;
 #[cfg(test)]
 mod tests;
-mod type_url;
 
 use std::net::{Ipv4Addr, SocketAddr};
 
 pub use listener::listener;
 pub use resources::{Resources, resources};
 pub use server::serve;
-pub use type_url::ResourceType;
+pub use xds_types::ResourceType;
 
 #[cfg(doc)]
 use crate::routing::{RoutingSnapshot, RoutingTable};

@@ -21,7 +21,6 @@ mod session;
 #[cfg(test)]
 mod tests;
 mod translate;
-mod type_url;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -34,7 +33,7 @@ use tokio_stream::wrappers::UnboundedReceiverStream;
 use crate::config::GatewayConfig;
 
 pub use translate::{RouteTableParts, TranslateError, Translation, XdsResources};
-pub use type_url::ResourceType;
+pub use xds_types::ResourceType;
 
 use backoff::Backoff;
 use session::Session;

@@ -12,8 +12,8 @@ use envoy_types::pb::google::rpc::Status;
 
 use super::decode::unpack;
 use super::translate::{RouteTableParts, TranslateError, Translation, XdsResources};
-use super::type_url::ResourceType;
 use crate::route_table::RouteTable;
+use xds_types::ResourceType;
 
 /// `google.rpc.Code.INVALID_ARGUMENT`, the code of our NACKs.
 const INVALID_ARGUMENT: i32 = 3;

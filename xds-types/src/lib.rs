@@ -1,8 +1,11 @@
-//! The four resource types the client follows.
+//! The four xDS resource types of fnmesh's ADS stream — their type URLs and push order —
+//! shared by the controller's xDS server and the gateway's xDS client, so both sides of
+//! the wire name them from one table.
 
 use std::fmt;
 
-/// An xDS resource type of the ADS stream.
+/// An xDS resource type. `Ord` follows the make-before-break push order:
+/// clusters, their endpoints, the listener, then the routes that use the clusters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ResourceType {
     /// CDS: `envoy.config.cluster.v3.Cluster`.
@@ -16,10 +19,9 @@ pub enum ResourceType {
 }
 
 impl ResourceType {
-    /// Every type.
+    /// Every type, in push order.
     pub const ALL: [Self; 4] = [Self::Cluster, Self::Endpoint, Self::Listener, Self::Route];
 
-    /// The type URL on the wire.
     pub const fn type_url(self) -> &'static str {
         match self {
             Self::Cluster => "type.googleapis.com/envoy.config.cluster.v3.Cluster",
@@ -29,12 +31,18 @@ impl ResourceType {
         }
     }
 
-    /// The type a type URL names, if it is one of ours.
     pub fn from_type_url(url: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.type_url() == url)
     }
 
-    pub(super) const fn index(self) -> usize {
+    /// CDS and LDS are wildcard subscriptions (the client gets everything); EDS and RDS
+    /// answer only the names the client asks for.
+    pub const fn is_wildcard(self) -> bool {
+        matches!(self, Self::Cluster | Self::Listener)
+    }
+
+    /// Position in [`ResourceType::ALL`], for per-type arrays.
+    pub const fn index(self) -> usize {
         self as usize
     }
 }
