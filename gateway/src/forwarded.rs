@@ -37,11 +37,9 @@ impl ClientForwarding {
 
     /// Adds this hop's forwarding headers for a request to `host`.
     pub(crate) fn add_headers(&self, headers: &mut HeaderMap, host: &str) {
-        let mut element = String::with_capacity(self.forwarded_for.len() + host.len() + 20);
-        element.push_str(&self.forwarded_for);
-        element.push_str(";host=");
-        push_token_or_quoted(&mut element, host);
-        element.push_str(";proto=http");
+        let mut element = Vec::with_capacity(self.forwarded_for.len() + host.len() + 20);
+        self.push_element(&mut element, host);
+        let element = String::from_utf8(element).expect("built from str pieces");
         append_list(headers, FORWARDED, element);
 
         if headers.contains_key(X_FORWARDED_FOR) {
@@ -54,6 +52,19 @@ impl ClientForwarding {
         if !headers.contains_key(X_FORWARDED_PROTO) {
             headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
         }
+    }
+
+    /// Appends this hop's `Forwarded` element for a request to `host`.
+    pub(crate) fn push_element(&self, out: &mut Vec<u8>, host: &str) {
+        out.extend_from_slice(self.forwarded_for.as_bytes());
+        out.extend_from_slice(b";host=");
+        push_token_or_quoted(out, host);
+        out.extend_from_slice(b";proto=http");
+    }
+
+    /// The client address as an `X-Forwarded-For` item.
+    pub(crate) fn client_address(&self) -> &[u8] {
+        self.x_forwarded_for.as_bytes()
     }
 }
 
@@ -77,23 +88,23 @@ fn append_list(headers: &mut HeaderMap, name: HeaderName, item: String) {
     }
 }
 
-fn push_token_or_quoted(out: &mut String, value: &str) {
+fn push_token_or_quoted(out: &mut Vec<u8>, value: &str) {
     let is_token = !value.is_empty()
         && value
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
     if is_token {
-        out.push_str(value);
+        out.extend_from_slice(value.as_bytes());
         return;
     }
-    out.push('"');
-    for c in value.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
+    out.push(b'"');
+    for b in value.bytes() {
+        if b == b'"' || b == b'\\' {
+            out.push(b'\\');
         }
-        out.push(c);
+        out.push(b);
     }
-    out.push('"');
+    out.push(b'"');
 }
 
 #[cfg(test)]

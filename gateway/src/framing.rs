@@ -18,7 +18,7 @@ mod tests;
 
 use bytes::{Buf, BytesMut};
 
-use chunked::ChunkedBody;
+pub(crate) use chunked::ChunkedBody;
 pub(crate) use guard::FramingGuard;
 
 /// Header block limit; the proxy's hyper server is configured with the same limit and
@@ -240,7 +240,7 @@ fn inspect_head(buf: &[u8]) -> Result<Option<(usize, HeadFraming)>, ()> {
     Ok(Some((len, HeadFraming::Body(body))))
 }
 
-fn parse_content_length(value: &[u8]) -> Option<u64> {
+pub(crate) fn parse_content_length(value: &[u8]) -> Option<u64> {
     let value = value.trim_ascii();
     if value.is_empty() || value.len() > 19 || !value.iter().all(u8::is_ascii_digit) {
         return None;
@@ -248,7 +248,7 @@ fn parse_content_length(value: &[u8]) -> Option<u64> {
     std::str::from_utf8(value).ok()?.parse().ok()
 }
 
-fn is_chunked_last(value: &[u8]) -> bool {
+pub(crate) fn is_chunked_last(value: &[u8]) -> bool {
     value
         .rsplit(|&b| b == b',')
         .next()

@@ -42,8 +42,10 @@
 
 mod body;
 mod config;
+mod drain;
 mod forwarded;
 mod framing;
+mod h1;
 mod hop_by_hop;
 mod host;
 mod internal_headers;
@@ -52,6 +54,7 @@ mod pool;
 mod proxy;
 mod proxy_error;
 mod revision;
+mod rewind;
 mod route_table;
 mod server;
 mod upgrade;

@@ -4,6 +4,8 @@
 
 mod h2c;
 mod http1;
+mod idle;
+mod raw;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,6 +16,7 @@ use http::{Request, Response, Uri, Version};
 use hyper::body::Incoming;
 
 pub(crate) use http1::{Http1Endpoint, Lease, sweep_clock};
+pub(crate) use raw::RawConnection;
 
 /// A dead endpoint should fail fast (502) rather than use up the request timeout.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -32,6 +35,12 @@ pub(crate) enum UpstreamError {
     ConnectTimeout,
     #[error(transparent)]
     Http(hyper::Error),
+    #[error("connection: {0}")]
+    Io(std::io::Error),
+    #[error("closed the connection without a complete response head")]
+    ClosedEarly,
+    #[error("invalid response: {0}")]
+    Malformed(&'static str),
 }
 
 /// h2c upstream connections, shared by every connection of a proxy listener.

@@ -31,14 +31,14 @@ pub(crate) struct Proxy {
 
 /// Everything the request needs from the table, copied out so the snapshot is not held
 /// across the upstream await. All clones are reference-count bumps.
-struct Target {
+pub(crate) struct Target {
     metrics: Arc<RevisionMetrics>,
-    protocol: Protocol,
+    pub(crate) protocol: Protocol,
     arrival: Instant,
-    deadline: Instant,
-    name: HeaderValue,
-    namespace: HeaderValue,
-    endpoint: Option<(Arc<Http1Endpoint>, Authority)>,
+    pub(crate) deadline: Instant,
+    pub(crate) name: HeaderValue,
+    pub(crate) namespace: HeaderValue,
+    pub(crate) endpoint: Option<(Arc<Http1Endpoint>, Authority)>,
 }
 
 impl Proxy {
@@ -59,8 +59,16 @@ impl Proxy {
         let Some(host) = request_host(&request) else {
             return ProxyError::MissingHost.into_response();
         };
-        let Some(target) = self.resolve(&request, &host, arrival) else {
-            self.config.metrics().record_unrouted();
+        let tag = request
+            .headers()
+            .get(internal_headers::TAG)
+            .map(HeaderValue::as_bytes);
+        let target = host
+            .to_str()
+            .ok()
+            .and_then(|host| self.resolve(host, tag, arrival));
+        let Some(target) = target else {
+            self.record_unrouted();
             let shown = String::from_utf8_lossy(host.as_bytes()).into_owned();
             return ProxyError::UnknownHost(shown).into_response();
         };
@@ -74,18 +82,20 @@ impl Proxy {
         }
     }
 
-    fn resolve(
+    /// Counts a request no route answered.
+    pub(crate) fn record_unrouted(&self) {
+        self.config.metrics().record_unrouted();
+    }
+
+    /// Picks the revision (by `host` and the optional tag header) and its endpoint for
+    /// a request that arrived at `arrival`; `None` when no route answers `host`.
+    pub(crate) fn resolve(
         &self,
-        request: &Request<Incoming>,
-        host: &HeaderValue,
+        host: &str,
+        tag: Option<&[u8]>,
         arrival: Instant,
     ) -> Option<Target> {
         let snapshot = self.config.snapshot();
-        let host = host.to_str().ok()?;
-        let tag = request
-            .headers()
-            .get(internal_headers::TAG)
-            .map(HeaderValue::as_bytes);
         let index = snapshot.table.resolve(host, tag, fastrand::u64(..))?;
         let revision = snapshot.table.compiled(index);
         let runtime = &snapshot.revisions[index];
@@ -182,7 +192,7 @@ impl Proxy {
 }
 
 impl Target {
-    fn observation(&self, status: StatusCode) -> Observation {
+    pub(crate) fn observation(&self, status: StatusCode) -> Observation {
         Observation {
             metrics: Arc::clone(&self.metrics),
             status,
@@ -190,7 +200,7 @@ impl Target {
         }
     }
 
-    fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         format!(
             "{}/{}",
             self.namespace.to_str().unwrap_or_default(),

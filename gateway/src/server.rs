@@ -4,6 +4,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,17 +15,17 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::config::GatewayConfig;
+use crate::drain::{Drain, Signal};
 use crate::forwarded::ClientForwarding;
 use crate::framing::{FramingGuard, MAX_HEAD_BYTES, MAX_HEADERS};
+use crate::h1::{self, HEADER_READ_TIMEOUT, Handoff};
 use crate::pool::{IDLE_SWEEP_INTERVAL, sweep_clock};
 use crate::proxy::Proxy;
+use crate::rewind::Rewind;
 
-/// A client must finish sending a request head within this (slowloris guard).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Back-off after a failed `accept` (e.g. out of file descriptors) instead of spinning.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
@@ -37,7 +38,31 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let _sweeper = AbortOnDrop(tokio::spawn(evict_idle_upstreams(Arc::clone(&config))));
-    let proxy = Arc::new(Proxy::new(config));
+    let shared = Arc::new(ProxyListener {
+        proxy: Proxy::new(config),
+        hyper: hyper_builder(),
+    });
+    accept_until(listener, shutdown, |stream, peer, signal| {
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            let client = ClientForwarding::new(peer.ip());
+            let mut stop = pin!(signal.stopped());
+            // Plain HTTP/1.1 takes the fast path; whatever it leaves goes to hyper.
+            if let Some(handoff) = h1::serve(stream, &shared.proxy, &client, stop.as_mut()).await {
+                shared.serve_with_hyper(handoff, client, peer, stop).await;
+            }
+        });
+    })
+    .await;
+}
+
+/// What every connection of a proxy listener shares.
+struct ProxyListener {
+    proxy: Proxy,
+    hyper: auto::Builder<TokioExecutor>,
+}
+
+fn hyper_builder() -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -49,30 +74,44 @@ pub async fn serve(
         .http2()
         .timer(TokioTimer::new())
         .max_header_list_size(MAX_HEAD_BYTES as u32);
-    accept_until(listener, shutdown, |stream, peer, graceful| {
-        let connection = Arc::new(ClientConnection {
-            proxy: Arc::clone(&proxy),
-            client: ClientForwarding::new(peer.ip()),
-        });
+    builder
+}
+
+impl ProxyListener {
+    /// Serves the rest of a connection through hyper (HTTP/2, upgrades, and the other
+    /// cases the fast path leaves), finishing in-flight requests once `stop` completes.
+    async fn serve_with_hyper(
+        self: Arc<Self>,
+        handoff: Handoff,
+        client: ClientForwarding,
+        peer: SocketAddr,
+        stop: Pin<&mut impl Future<Output = ()>>,
+    ) {
+        let shared = Arc::clone(&self);
+        let client = Arc::new(client);
         let service = service_fn(move |request| {
-            let connection = Arc::clone(&connection);
+            let shared = Arc::clone(&shared);
+            let client = Arc::clone(&client);
             async move {
-                let response = connection.proxy.handle(request, &connection.client).await;
+                let response = shared.proxy.handle(request, &client).await;
                 Ok::<_, Infallible>(response)
             }
         });
-        let io = TokioIo::new(FramingGuard::new(stream));
-        let connection = builder
-            .serve_connection_with_upgrades(io, service)
-            .into_owned();
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%peer, %error, "proxy connection ended with an error");
+        let Handoff { stream, buffered } = handoff;
+        let io = TokioIo::new(FramingGuard::new(Rewind::new(buffered, stream)));
+        let connection = self.hyper.serve_connection_with_upgrades(io, service);
+        let mut connection = pin!(connection);
+        let ended = tokio::select! {
+            ended = connection.as_mut() => ended,
+            () = stop => {
+                connection.as_mut().graceful_shutdown();
+                connection.await
             }
-        });
-    })
-    .await;
+        };
+        if let Err(error) = ended {
+            tracing::debug!(%peer, %error, "proxy connection ended with an error");
+        }
+    }
 }
 
 /// Stops a background task when whoever started it finishes or is dropped.
@@ -82,12 +121,6 @@ impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
     }
-}
-
-/// What every request on one client connection shares.
-struct ClientConnection {
-    proxy: Arc<Proxy>,
-    client: ClientForwarding,
 }
 
 /// Closes idle upstream connections past their timeout even when no request comes
@@ -109,16 +142,25 @@ pub async fn serve_metrics(
     config: Arc<GatewayConfig>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let builder = hyper::server::conn::http1::Builder::new();
-    accept_until(listener, shutdown, |stream, peer, graceful| {
+    let builder = Arc::new(hyper::server::conn::http1::Builder::new());
+    accept_until(listener, shutdown, |stream, peer, signal| {
         let config = Arc::clone(&config);
+        let builder = Arc::clone(&builder);
         let service = service_fn(move |request| {
             let response = admin_response(&config, &request);
             async move { Ok::<_, Infallible>(response) }
         });
-        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
+            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            let mut connection = pin!(connection);
+            let ended = tokio::select! {
+                ended = connection.as_mut() => ended,
+                () = signal.stopped() => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(error) = ended {
                 tracing::debug!(%peer, %error, "admin connection ended with an error");
             }
         });
@@ -151,14 +193,14 @@ fn admin_response(config: &GatewayConfig, request: &Request<Incoming>) -> Respon
     response
 }
 
-/// Accepts connections, handing each to `on_connection`, until `shutdown`; then waits
-/// for every connection registered with the graceful watcher to finish.
+/// Accepts connections, handing each to `on_connection` with its drain signal, until
+/// `shutdown`; then signals them all and waits for every one to end.
 async fn accept_until(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
-    mut on_connection: impl FnMut(TcpStream, SocketAddr, &GracefulShutdown),
+    mut on_connection: impl FnMut(TcpStream, SocketAddr, Signal),
 ) {
-    let graceful = GracefulShutdown::new();
+    let drain = Drain::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
@@ -167,7 +209,7 @@ async fn accept_until(
                 Ok((stream, peer)) => {
                     // Small request/response writes must not wait for Nagle.
                     let _ = stream.set_nodelay(true);
-                    on_connection(stream, peer, &graceful);
+                    on_connection(stream, peer, drain.signal());
                 }
                 Err(error) => {
                     tracing::warn!(%error, "accept failed");
@@ -177,5 +219,5 @@ async fn accept_until(
         }
     }
     drop(listener);
-    graceful.shutdown().await;
+    drain.drain().await;
 }

@@ -4,7 +4,7 @@
 
 /// Position inside a chunked body.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub(super) struct ChunkedBody {
+pub(crate) struct ChunkedBody {
     step: Step,
 }
 
@@ -34,7 +34,7 @@ impl ChunkedBody {
     /// Consumes from `data`; returns the bytes used and `Some(true)` when the body ended
     /// right there, `Some(false)` when the input is not valid chunked framing, `None`
     /// when more is needed.
-    pub(super) fn advance(&mut self, data: &[u8]) -> (usize, Option<bool>) {
+    pub(crate) fn advance(&mut self, data: &[u8]) -> (usize, Option<bool>) {
         let mut i = 0;
         while i < data.len() {
             if let Step::Data(remaining) = self.step {

@@ -11,7 +11,6 @@
 //! connection is driven by nobody; it is polled once when checked out, which notices
 //! if the endpoint closed it meanwhile.
 
-use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -24,38 +23,28 @@ use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::{Builder, SendRequest};
 use hyper_util::rt::TokioIo;
-use parking_lot::Mutex;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+use super::idle::IdleLists;
 use super::{CONNECT_TIMEOUT, UpstreamError};
-use crate::workers;
 
 /// A coarse clock for idle timeouts, in seconds since [`EPOCH`]: refreshed by every
 /// sweep ([`sweep_clock`]) and read, instead of the system clock, when a connection goes
 /// idle. It lags by at most one sweep interval however many sweepers run.
-static COARSE_NOW: AtomicU32 = AtomicU32::new(0);
+pub(super) static COARSE_NOW: AtomicU32 = AtomicU32::new(0);
 static EPOCH: OnceLock<Instant> = OnceLock::new();
 /// A connection idle this long by the coarse clock (30–50 s in real time) is closed.
-const IDLE_SECS: u32 = 40;
+pub(super) const IDLE_SECS: u32 = 40;
 
-/// Idle connections to one endpoint, most recently used last (reused first, so the
-/// rest age out and get closed). Each proxy worker thread has its own list: a
-/// connection's I/O is registered with the runtime of the worker that opened it, so it
-/// must never be used by another.
+/// One HTTP/1.1 endpoint of a revision and its idle keep-alive connections: hyper's
+/// (for the requests the gateway proxies through hyper) and bare sockets (for its own
+/// HTTP/1.1 fast path, `crate::h1`).
 #[derive(Debug)]
 pub(crate) struct Http1Endpoint {
     addr: SocketAddr,
-    idle: Box<[Mutex<VecDeque<Idle>>]>,
-}
-
-#[derive(Debug)]
-struct Idle {
-    connection: Connection,
-    since: u32,
-    /// The worker whose runtime drives this connection: workers share a list when
-    /// there are more of them than lists (an endpoint made before they started).
-    worker: usize,
+    idle: IdleLists<Connection>,
+    pub(super) raw_idle: IdleLists<TcpStream>,
 }
 
 /// One upstream connection: the handle requests are sent through and the future that
@@ -83,9 +72,8 @@ impl Http1Endpoint {
     pub(crate) fn new(addr: SocketAddr) -> Self {
         Self {
             addr,
-            idle: (0..workers::worker_count())
-                .map(|_| Mutex::new(VecDeque::new()))
-                .collect(),
+            idle: IdleLists::new(),
+            raw_idle: IdleLists::new(),
         }
     }
 
@@ -128,22 +116,10 @@ impl Http1Endpoint {
         }
     }
 
-    /// The current worker and its idle list.
-    fn idle_list(&self) -> (usize, &Mutex<VecDeque<Idle>>) {
-        let worker = workers::current_worker();
-        (worker, &self.idle[worker % self.idle.len()])
-    }
-
     /// The most recently used idle connection of this worker still open.
     async fn checkout(&self) -> Option<Connection> {
-        let (worker, idle) = self.idle_list();
         loop {
-            // On its own list a worker's newest connection is the last one.
-            let mut connection = {
-                let mut idle = idle.lock();
-                let newest = idle.iter().rposition(|entry| entry.worker == worker)?;
-                idle.remove(newest)?.connection
-            };
+            let mut connection = self.idle.pop()?;
             // Polling once both notices a close and registers this task for the
             // connection's I/O.
             let usable = poll_fn(|cx| {
@@ -158,30 +134,28 @@ impl Http1Endpoint {
     }
 
     fn checkin(&self, connection: Connection) {
-        let since = COARSE_NOW.load(Ordering::Relaxed);
-        let (worker, idle) = self.idle_list();
-        idle.lock().push_back(Idle {
-            connection,
-            since,
-            worker,
-        });
+        self.idle.push(connection);
     }
 
     /// Closes connections idle for longer than [`IDLE_SECS`]; `now` comes from
     /// [`sweep_clock`].
     pub(crate) fn evict_idle(&self, now: u32) {
-        for idle in &self.idle {
-            idle.lock()
-                .retain(|entry| now.saturating_sub(entry.since) < IDLE_SECS);
-        }
+        self.idle.evict(now);
+        self.raw_idle.evict(now);
     }
 
-    async fn connect(&self) -> Result<Connection, UpstreamError> {
+    /// A new TCP connection to the endpoint, bounded by [`CONNECT_TIMEOUT`].
+    pub(super) async fn connect_tcp(&self) -> Result<TcpStream, UpstreamError> {
         let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(self.addr))
             .await
             .map_err(|_| UpstreamError::ConnectTimeout)?
             .map_err(UpstreamError::Connect)?;
         let _ = stream.set_nodelay(true);
+        Ok(stream)
+    }
+
+    async fn connect(&self) -> Result<Connection, UpstreamError> {
+        let stream = self.connect_tcp().await?;
         let (sender, io) = Builder::new()
             .handshake(TokioIo::new(stream))
             .await

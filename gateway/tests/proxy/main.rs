@@ -2,6 +2,7 @@
 
 mod support;
 
+mod fast_path;
 mod framing;
 mod headers;
 mod lifecycle;

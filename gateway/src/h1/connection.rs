@@ -1,0 +1,217 @@
+//! One client connection on the fast path: read a head, act on its [`Plan`], relay the
+//! exchange with the function over a pooled socket, repeat. A request the path leaves
+//! to hyper ends the loop with a [`Handoff`] of the socket and the unread bytes.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::{Instant, Sleep};
+
+use super::exchange::{Exchange, ExchangeError, Progress};
+use super::local;
+use super::request::{self, Answer, Forward, Plan};
+use crate::forwarded::ClientForwarding;
+use crate::proxy::Proxy;
+use crate::proxy_error::ProxyError;
+
+/// A client must finish sending a request head within this of starting to wait for it
+/// (slowloris guard; it also closes keep-alive connections idle this long).
+pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Timers are re-armed only when a deadline moves by more than this, so a busy
+/// connection does not touch the timer wheel on every request; a revision's timeout may
+/// fire this much late.
+const TIMER_SLACK: Duration = Duration::from_millis(50);
+const READ_BUFFER: usize = 8 * 1024;
+
+/// The socket and whatever was read from it but not yet used, for hyper to continue.
+pub(crate) struct Handoff {
+    pub(crate) stream: TcpStream,
+    pub(crate) buffered: BytesMut,
+}
+
+/// What to do after a request.
+enum Next {
+    KeepAlive,
+    Close,
+}
+
+struct Connection {
+    stream: TcpStream,
+    /// Bytes from the client not yet used.
+    input: BytesMut,
+    /// Bytes from the function (and scratch for bodies).
+    upstream_input: BytesMut,
+    /// The head being written (to the function, then to the client).
+    output: Vec<u8>,
+    head_timer: Pin<Box<Sleep>>,
+    request_timer: Pin<Box<Sleep>>,
+}
+
+/// Serves `stream` until the client closes, an error ends it, `stop` completes while
+/// it is idle, or a request needs hyper (then the socket is handed back).
+pub(crate) async fn serve(
+    stream: TcpStream,
+    proxy: &Proxy,
+    client: &ClientForwarding,
+    mut stop: Pin<&mut impl Future<Output = ()>>,
+) -> Option<Handoff> {
+    let now = Instant::now();
+    let mut connection = Connection {
+        stream,
+        input: BytesMut::with_capacity(READ_BUFFER),
+        upstream_input: BytesMut::with_capacity(READ_BUFFER),
+        output: Vec::with_capacity(1024),
+        head_timer: Box::pin(tokio::time::sleep_until(now + HEADER_READ_TIMEOUT)),
+        request_timer: Box::pin(tokio::time::sleep_until(now)),
+    };
+    loop {
+        if connection.input.is_empty() {
+            rearm(
+                &mut connection.head_timer,
+                Instant::now() + HEADER_READ_TIMEOUT,
+                Duration::from_secs(1),
+            );
+            if !connection.read_more(stop.as_mut(), true).await {
+                return None;
+            }
+        }
+        connection.output.clear();
+        let plan = request::plan(&connection.input, proxy, client, &mut connection.output);
+        let next = match plan {
+            Plan::NeedMore => {
+                if connection.read_more(stop.as_mut(), false).await {
+                    continue;
+                }
+                return None;
+            }
+            Plan::Handoff => {
+                return Some(Handoff {
+                    stream: connection.stream,
+                    buffered: connection.input,
+                });
+            }
+            Plan::Refuse(refusal) => {
+                let _ = connection.stream.write_all(local::refusal(refusal)).await;
+                Next::Close
+            }
+            Plan::Answer(answer) => connection.answer(answer).await,
+            Plan::Forward(forward) => connection.forward(forward).await,
+        };
+        if let Next::Close = next {
+            return None;
+        }
+    }
+}
+
+impl Connection {
+    /// Reads more of a request head; `false` when the connection should end instead
+    /// (closed, failed, too slow, or, between requests (`idle`), `stop` completed).
+    async fn read_more(&mut self, stop: Pin<&mut impl Future<Output = ()>>, idle: bool) -> bool {
+        if self.input.capacity() - self.input.len() < 1024 {
+            self.input.reserve(READ_BUFFER);
+        }
+        tokio::select! {
+            biased;
+            read = self.stream.read_buf(&mut self.input) => matches!(read, Ok(n) if n > 0),
+            () = stop, if idle => false,
+            () = self.head_timer.as_mut() => false,
+        }
+    }
+
+    /// The gateway answers itself.
+    async fn answer(&mut self, answer: Answer) -> Next {
+        let Answer {
+            error,
+            target,
+            request,
+        } = answer;
+        // A body the function will never read is not worth reading either.
+        let close = request.close || request.body_len > 0;
+        self.output.clear();
+        local::push_error(&mut self.output, &error, close);
+        if let Some(target) = target {
+            drop(target.observation(error.status()));
+        }
+        if self.stream.write_all(&self.output).await.is_err() || close {
+            return Next::Close;
+        }
+        bytes::Buf::advance(&mut self.input, request.head_len);
+        Next::KeepAlive
+    }
+
+    /// Relays the exchange with the function, bounded by the revision's deadline.
+    async fn forward(&mut self, forward: Forward) -> Next {
+        let Forward { target, request } = forward;
+        let Some((endpoint, _)) = &target.endpoint else {
+            unreachable!("the plan forwards only to a revision with an endpoint");
+        };
+        bytes::Buf::advance(&mut self.input, request.head_len);
+        rearm(&mut self.request_timer, target.deadline, TIMER_SLACK);
+        let mut progress = Progress::default();
+        let outcome = {
+            let exchange = Exchange {
+                client: &mut self.stream,
+                client_input: &mut self.input,
+                upstream_input: &mut self.upstream_input,
+                output: &mut self.output,
+                endpoint: Arc::clone(endpoint),
+                request,
+                progress: &mut progress,
+            };
+            tokio::select! {
+                biased;
+                outcome = exchange.run() => Some(outcome),
+                () = self.request_timer.as_mut() => None,
+            }
+        };
+        let (status, next) = match outcome {
+            Some(Ok(end)) => {
+                let next = if end.close_client || request.close {
+                    Next::Close
+                } else {
+                    Next::KeepAlive
+                };
+                (end.status, next)
+            }
+            Some(Err(ExchangeError::Upstream(source))) if !progress.head_sent => {
+                let error = ProxyError::Upstream {
+                    revision: target.label(),
+                    endpoint: endpoint.addr(),
+                    source,
+                };
+                let close = request.close || !progress.request_sent;
+                (error.status(), self.write_error(&error, close).await)
+            }
+            None if !progress.head_sent => {
+                let error = ProxyError::Timeout(target.label());
+                (error.status(), self.write_error(&error, true).await)
+            }
+            // Too late for an error response: the client sees the connection close.
+            Some(Err(_)) | None => (progress.status, Next::Close),
+        };
+        drop(target.observation(status));
+        next
+    }
+
+    async fn write_error(&mut self, error: &ProxyError, close: bool) -> Next {
+        self.output.clear();
+        local::push_error(&mut self.output, error, close);
+        match self.stream.write_all(&self.output).await {
+            Ok(()) if !close => Next::KeepAlive,
+            _ => Next::Close,
+        }
+    }
+}
+
+/// Makes `timer` fire at `deadline`, or up to `slack` later, touching it only when it
+/// is outside that window.
+fn rearm(timer: &mut Pin<Box<Sleep>>, deadline: Instant, slack: Duration) {
+    let current = timer.deadline();
+    if current < deadline || current > deadline + slack {
+        timer.as_mut().reset(deadline + slack);
+    }
+}

@@ -1,0 +1,221 @@
+//! The function's response head: parsed, its framing worked out (RFC 9112 §6.3), and
+//! rewritten for the client without hop-by-hop fields. The body bytes are relayed
+//! verbatim, so `Transfer-Encoding` stays as the function sent it.
+
+use std::mem::MaybeUninit;
+
+use super::fields::{self, Field, ListItems};
+use crate::framing::{MAX_HEAD_BYTES, MAX_HEADERS, is_chunked_last, parse_content_length};
+
+/// How the response body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum BodyFraming {
+    /// No body (`HEAD`, 204, 304).
+    Empty,
+    Length(u64),
+    Chunked,
+    /// Until the function closes the connection.
+    UntilClose,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct ResponseHead {
+    pub(super) head_len: usize,
+    pub(super) status: u16,
+    pub(super) body: BodyFraming,
+    /// The function lets the connection carry another request afterwards.
+    pub(super) keep_alive: bool,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Parsed {
+    Partial,
+    /// An informational (1xx, not 101) head: passed on as is, then the real one follows.
+    Informational {
+        head_len: usize,
+    },
+    Complete(ResponseHead),
+}
+
+/// Parses the head at the front of `buf`; for a complete head, appends the client's
+/// version of it to `out` (with `Connection: close` when `close_client`, or when the
+/// body runs until close).
+pub(super) fn parse(
+    buf: &[u8],
+    head_method: bool,
+    close_client: bool,
+    out: &mut Vec<u8>,
+) -> Result<Parsed, &'static str> {
+    let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut []);
+    let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut response,
+        buf,
+        &mut slots,
+    );
+    let head_len = match parsed {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD_BYTES => {
+            return Err("response head too large");
+        }
+        Ok(httparse::Status::Partial) => return Ok(Parsed::Partial),
+        Err(_) => return Err("unparsable response head"),
+    };
+    let (Some(version), Some(status)) = (response.version, response.code) else {
+        return Err("unparsable response head");
+    };
+    let headers = &*response.headers;
+    match status {
+        101 => return Err("101 Switching Protocols without an upgrade request"),
+        100..=199 => {
+            out.extend_from_slice(&buf[..head_len]);
+            return Ok(Parsed::Informational { head_len });
+        }
+        _ => {}
+    }
+
+    let mut content_length = None;
+    let mut chunked = None;
+    let mut close = version == 0;
+    let mut names_headers = false;
+    for header in headers {
+        match fields::classify(header.name) {
+            Field::ContentLength => match parse_content_length(header.value) {
+                Some(n) if content_length.is_none_or(|m| m == n) => content_length = Some(n),
+                _ => return Err("invalid Content-Length"),
+            },
+            Field::TransferEncoding => chunked = Some(is_chunked_last(header.value)),
+            Field::Connection => {
+                for token in ListItems::new(header.value) {
+                    if token.eq_ignore_ascii_case(b"close") {
+                        close = true;
+                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                        close &= version != 0;
+                    } else {
+                        names_headers = true;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let body = if head_method || status == 204 || status == 304 {
+        BodyFraming::Empty
+    } else {
+        match (chunked, content_length) {
+            (Some(true), _) => BodyFraming::Chunked,
+            (Some(false), _) | (None, None) => BodyFraming::UntilClose,
+            (None, Some(n)) => BodyFraming::Length(n),
+        }
+    };
+    // With Transfer-Encoding, a Content-Length is wrong by definition (RFC 9112 §6.3):
+    // it goes, and the connection is not trusted again.
+    let drop_length = chunked.is_some() && content_length.is_some() && body != BodyFraming::Empty;
+    close |= drop_length;
+
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status_line_rest(buf));
+    for header in headers {
+        let keep = match fields::classify(header.name) {
+            Field::ContentLength => !drop_length,
+            Field::Connection | Field::HopByHop | Field::Upgrade | Field::Te => false,
+            _ => !(names_headers && fields::named_by_connection(header.name, headers)),
+        };
+        if keep {
+            fields::push_header(out, header.name.as_bytes(), header.value);
+        }
+    }
+    if close_client || body == BodyFraming::UntilClose {
+        out.extend_from_slice(b"connection: close\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    Ok(Parsed::Complete(ResponseHead {
+        head_len,
+        status,
+        body,
+        keep_alive: !close && body != BodyFraming::UntilClose,
+    }))
+}
+
+/// The status line after its version: `200 OK\r\n`.
+fn status_line_rest(buf: &[u8]) -> &[u8] {
+    let end = buf
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(buf.len(), |i| i + 1);
+    let line = &buf[..end];
+    let start = line.iter().position(|&b| b == b' ').map_or(0, |i| i + 1);
+    &line[start..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rewrite(raw: &[u8], head_method: bool) -> (Result<Parsed, &'static str>, String) {
+        let mut out = Vec::new();
+        let parsed = parse(raw, head_method, false, &mut out);
+        (parsed, String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn keeps_end_to_end_fields_and_drops_hop_by_hop_ones() {
+        let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\nX-User: a\r\n\r\nhello";
+        let (parsed, out) = rewrite(raw, false);
+        let Ok(Parsed::Complete(head)) = parsed else {
+            panic!("{parsed:?}")
+        };
+        assert_eq!(head.body, BodyFraming::Length(5));
+        assert!(head.keep_alive);
+        assert_eq!(head.head_len, raw.len() - 5);
+        assert_eq!(
+            out,
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-User: a\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn works_out_the_body_framing() {
+        let framing = |raw: &[u8], head_method| match rewrite(raw, head_method).0 {
+            Ok(Parsed::Complete(head)) => (head.body, head.keep_alive),
+            other => panic!("{other:?}"),
+        };
+        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+        assert_eq!(framing(chunked, false), (BodyFraming::Chunked, true));
+        assert_eq!(
+            framing(b"HTTP/1.1 200 OK\r\n\r\n", false),
+            (BodyFraming::UntilClose, false)
+        );
+        assert_eq!(
+            framing(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n", true),
+            (BodyFraming::Empty, true)
+        );
+        assert_eq!(
+            framing(b"HTTP/1.1 304 Not Modified\r\n\r\n", false),
+            (BodyFraming::Empty, true)
+        );
+        assert_eq!(
+            framing(b"HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n", false),
+            (BodyFraming::Length(1), false)
+        );
+        let both = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n";
+        assert_eq!(framing(both, false), (BodyFraming::Chunked, false));
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_frame() {
+        let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n";
+        assert!(rewrite(raw, false).0.is_err());
+        let raw = b"HTTP/1.1 101 Switching Protocols\r\n\r\n";
+        assert!(rewrite(raw, false).0.is_err());
+    }
+
+    #[test]
+    fn passes_informational_heads_on() {
+        let raw = b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\n";
+        let head_len = raw.len() - "HTTP/1.1 200 OK\r\n".len();
+        let (parsed, out) = rewrite(raw, false);
+        assert_eq!(parsed, Ok(Parsed::Informational { head_len }));
+        assert_eq!(out.as_bytes(), &raw[..head_len]);
+    }
+}
