@@ -102,6 +102,7 @@ pub(crate) async fn serve(
             Plan::Forward(forward) => connection.forward(forward).await,
         };
         if let Next::Close = next {
+            linger(connection.stream).await;
             return None;
         }
     }
@@ -205,6 +206,29 @@ impl Connection {
             _ => Next::Close,
         }
     }
+}
+
+/// Closes our side, then reads and discards what the client still sends (a body we did
+/// not read, pipelined requests) until it closes too, for a bounded time and amount:
+/// closing a socket with unread data makes the kernel send a reset, which can destroy
+/// the response the client has not read yet.
+async fn linger(mut stream: TcpStream) {
+    const LINGER_TIME: Duration = Duration::from_secs(2);
+    const LINGER_BYTES: usize = 256 * 1024;
+    if stream.shutdown().await.is_err() {
+        return;
+    }
+    let mut discard = [0u8; 4096];
+    let mut left = LINGER_BYTES;
+    let _ = tokio::time::timeout(LINGER_TIME, async {
+        while let Ok(n @ 1..) = stream.read(&mut discard).await {
+            left = left.saturating_sub(n);
+            if left == 0 {
+                return;
+            }
+        }
+    })
+    .await;
 }
 
 /// Makes `timer` fire at `deadline`, or up to `slack` later, touching it only when it

@@ -236,3 +236,18 @@ async fn a_connection_moves_to_hyper_for_a_chunked_request_midway() {
     let response = raw_exchange(gateway.addr, raw.as_bytes()).await;
     assert_eq!(statuses(&response), [200, 200, 200], "{response}");
 }
+
+#[tokio::test]
+async fn an_answer_before_the_body_is_read_survives_the_close() {
+    let gateway = RunningGateway::start(single_revision_table("hello-00001").await).await;
+    let mut stream = TcpStream::connect(gateway.addr).await.unwrap();
+    let head = "POST / HTTP/1.1\r\nHost: nobody.example.com\r\nContent-Length: 1000000\r\n\r\n";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // Part of the body, which the gateway never reads before answering 404 and closing:
+    // it must not reset the connection under the unread answer.
+    stream.write_all(&vec![b'x'; 200_000]).await.unwrap();
+    let mut out = Vec::new();
+    stream.read_to_end(&mut out).await.expect("no reset");
+    let out = String::from_utf8_lossy(&out);
+    assert_eq!(statuses(&out), [404], "{out}");
+}
