@@ -9,6 +9,11 @@
 //! ambiguous framing, enforces the revision's timeout, passes WebSocket upgrades
 //! through, and counts every request per revision for Prometheus.
 //!
+//! Plain HTTP/1.1 to HTTP/1.1 functions — nearly all traffic — takes a fast path that
+//! parses and rewrites heads as bytes and relays bodies without hyper (`h1`); h2c,
+//! upgrades, chunked uploads and other rarer cases go through hyper (`proxy`). Both
+//! behave the same, and the same tests drive both.
+//!
 //! It is configured only by push: whoever owns the routing (the xDS client) builds a
 //! [`RouteTable`] and publishes it with [`GatewayConfig::store`]; the hot path reads the
 //! current table lock-free. Run it with [`serve`] (or [`serve_on_threads`], a worker thread

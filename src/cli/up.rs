@@ -106,7 +106,9 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop = Shutdown(stop_rx);
-    let api_task = tokio::spawn(server.serve(stop.clone().wait()));
+    // The API stops last, so nothing that watches it sees it go away.
+    let (api_stop_tx, api_stop_rx) = watch::channel(false);
+    let api_task = tokio::spawn(server.serve(Shutdown(api_stop_rx).wait()));
 
     let mut config = kube::Config::new(api_url.parse()?);
     if let Some(pem) = &cert_pem {
@@ -118,11 +120,11 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     let client = kube::Client::try_from(config).context("building the API client")?;
 
     let routing = controller::RoutingTable::new();
-    tokio::spawn(controller::run(client.clone(), routing.clone()));
+    let controller_task = tokio::spawn(controller::run(client.clone(), routing.clone()));
     tokio::spawn(controller::xds::serve(xds, routing, stop.clone().wait()));
 
     let gateway_config = Arc::new(gateway::GatewayConfig::default());
-    tokio::spawn(gateway::xds_client::run(
+    let xds_client_task = tokio::spawn(gateway::xds_client::run(
         xds_addr,
         "fnmesh-gateway".to_string(),
         gateway_config.clone(),
@@ -159,10 +161,14 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     print_banner(&banner);
 
     shutdown_signal().await;
+    // Reconcilers and the gateway's xDS stream hold no state worth finishing.
+    controller_task.abort();
+    xds_client_task.abort();
     let _ = stop_tx.send(true);
     // Drain the ingress and stop the replicas before the API goes away.
     let _ = gateway_task.await;
     let _ = runner_task.await;
+    let _ = api_stop_tx.send(true);
     let _ = api_task.await;
     tracing::info!("fnmesh stopped");
     Ok(())

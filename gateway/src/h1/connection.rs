@@ -3,7 +3,6 @@
 //! to hyper ends the loop with a [`Handoff`] of the socket and the unread bytes.
 
 use std::pin::Pin;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -146,10 +145,11 @@ impl Connection {
 
     /// Relays the exchange with the function, bounded by the revision's deadline.
     async fn forward(&mut self, forward: Forward) -> Next {
-        let Forward { target, request } = forward;
-        let Some((endpoint, _)) = &target.endpoint else {
-            unreachable!("the plan forwards only to a revision with an endpoint");
-        };
+        let Forward {
+            target,
+            endpoint,
+            request,
+        } = forward;
         bytes::Buf::advance(&mut self.input, request.head_len);
         rearm(&mut self.request_timer, target.deadline, TIMER_SLACK);
         let mut progress = Progress::default();
@@ -159,7 +159,7 @@ impl Connection {
                 client_input: &mut self.input,
                 upstream_input: &mut self.upstream_input,
                 output: &mut self.output,
-                endpoint: Arc::clone(endpoint),
+                endpoint: &endpoint,
                 request,
                 progress: &mut progress,
             };

@@ -3,8 +3,6 @@
 //! body, read and rewrite the response head, relay the response body, and park the
 //! socket again if the function keeps it open.
 
-use std::sync::Arc;
-
 use bytes::{Buf, BytesMut};
 use http::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -23,7 +21,7 @@ pub(super) struct Exchange<'a> {
     pub(super) upstream_input: &'a mut BytesMut,
     /// Holds the function's head on entry.
     pub(super) output: &'a mut Vec<u8>,
-    pub(super) endpoint: Arc<Http1Endpoint>,
+    pub(super) endpoint: &'a Http1Endpoint,
     pub(super) request: RequestFraming,
     pub(super) progress: &'a mut Progress,
 }

@@ -3,12 +3,14 @@
 //! a [`Plan`] the connection acts on).
 
 use std::mem::MaybeUninit;
+use std::sync::Arc;
 
 use tokio::time::Instant;
 
 use super::fields::{self, Field, ListItems};
 use crate::forwarded::ClientForwarding;
 use crate::framing::{MAX_HEAD_BYTES, MAX_HEADERS, is_chunked_last, parse_content_length};
+use crate::pool::Http1Endpoint;
 use crate::proxy::{Proxy, Target};
 use crate::proxy_error::ProxyError;
 use crate::revision::Protocol;
@@ -44,6 +46,7 @@ pub(super) struct Answer {
 
 pub(super) struct Forward {
     pub(super) target: Target,
+    pub(super) endpoint: Arc<Http1Endpoint>,
     pub(super) request: RequestFraming,
 }
 
@@ -135,7 +138,7 @@ pub(super) fn plan(
         });
     };
     let host = std::str::from_utf8(host).unwrap_or_default();
-    let Some(target) = proxy.resolve(host, scan.tag, arrival) else {
+    let Some(mut target) = proxy.resolve(host, scan.tag, arrival) else {
         proxy.record_unrouted();
         return Plan::Answer(Answer {
             error: ProxyError::UnknownHost(host.to_owned()),
@@ -146,16 +149,17 @@ pub(super) fn plan(
     if target.protocol == Protocol::H2c {
         return Plan::Handoff;
     }
-    if target.endpoint.is_none() {
+    let Some((endpoint, _)) = target.endpoint.take() else {
         return Plan::Answer(Answer {
             error: ProxyError::NoEndpoints(target.label()),
             target: Some(target),
             request: framing,
         });
-    }
+    };
     write_upstream_head(out, method, path, headers, &scan, client, host, &target);
     Plan::Forward(Forward {
         target,
+        endpoint,
         request: framing,
     })
 }
