@@ -14,6 +14,8 @@ pub mod hosts;
 pub mod missing;
 mod reconcile;
 pub mod resolve;
+mod rolling;
+pub mod rollout;
 pub mod status;
 mod triggers;
 

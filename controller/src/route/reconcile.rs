@@ -11,7 +11,9 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, ResourceExt};
 use serde_json::json;
 
-use super::resolve::{InNamespace, resolve};
+use super::resolve::{InNamespace, assemble, resolve_targets};
+use super::rolling;
+use super::rollout::{self, ROLLOUT_ANNOTATION, ROLLOUT_DURATION_ANNOTATION, Rollout};
 use super::status::{StatusInput, build_status};
 use super::triggers::key_of;
 use crate::context::{Context, FIELD_MANAGER};
@@ -31,6 +33,8 @@ pub(crate) struct RouteContext {
 pub(crate) enum RouteError {
     #[error("writing the Route status: {0}")]
     Status(#[source] kube::Error),
+    #[error("writing the Route's rollout annotation: {0}")]
+    Rollout(#[source] kube::Error),
     #[error("the {0} cache stopped")]
     CacheClosed(&'static str),
 }
@@ -41,6 +45,7 @@ impl RouteError {
     pub(crate) fn metric_label(&self) -> &'static str {
         match self {
             Self::Status(_) => "status_write",
+            Self::Rollout(_) => "rollout_write",
             Self::CacheClosed(_) => "cache_closed",
         }
     }
@@ -70,7 +75,13 @@ pub(crate) async fn reconcile(
         store: &rc.revisions,
         namespace: &key.namespace,
     };
-    let outcome = resolve(&key, &route.spec, &configurations, &revisions, &domain);
+    let now = jiff::Timestamp::now();
+    let mut rollout_plan = RolloutPlan::default();
+    let outcome = resolve_targets(&route.spec, &configurations, &revisions).map(|flat| {
+        let (flat, plan) = roll_out(&route, flat, now);
+        rollout_plan = plan;
+        assemble(&flat, &key, &domain)
+    });
 
     let routing = &rc.ctx.routing;
     let published = match &outcome {
@@ -103,14 +114,98 @@ pub(crate) async fn reconcile(
         domain: &domain,
         outcome: &outcome,
         published,
-        now: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::now()),
+        now: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(now),
     });
+    if let Some(annotation) = rollout_plan.annotation
+        && route.annotations().get(ROLLOUT_ANNOTATION) != annotation.as_ref()
+    {
+        write_rollout(&rc.ctx.client, &route, annotation.as_deref()).await?;
+    }
     if route.status.as_ref() != Some(&status) {
         tracing::debug!(route = %key, "writing status");
         write_status(&rc.ctx.client, &route, &status).await?;
     }
-    Ok(Action::await_change())
+    Ok(match rollout_plan.next_step {
+        Some(due) => {
+            let wait = due.saturating_sub(nanos(now));
+            Action::requeue(Duration::from_nanos(u64::try_from(wait).unwrap_or(0)))
+        }
+        None => Action::await_change(),
+    })
 }
+
+/// What the rollout wants written and when it next needs a reconcile.
+#[derive(Debug, Default)]
+struct RolloutPlan {
+    /// `Some(value)`: the rollout annotation should be `value` (`None`: absent).
+    annotation: Option<Option<String>>,
+    /// Unix nanoseconds of the next step.
+    next_step: Option<i64>,
+}
+
+/// Applies the Route's gradual rollout, if it asks for one, to its resolved targets.
+fn roll_out(
+    route: &Route,
+    flat: Vec<super::resolve::Flat>,
+    now: jiff::Timestamp,
+) -> (Vec<super::resolve::Flat>, RolloutPlan) {
+    let annotations = route.annotations();
+    let duration = annotations
+        .get(ROLLOUT_DURATION_ANNOTATION)
+        .and_then(|d| rollout::parse_duration(d))
+        .unwrap_or_default();
+    if duration.is_zero() {
+        let plan = RolloutPlan {
+            annotation: Some(None),
+            next_step: None,
+        };
+        return (flat, plan);
+    }
+    let previous = annotations
+        .get(ROLLOUT_ANNOTATION)
+        .and_then(|a| Rollout::parse(a));
+    let goals = rolling::goals(&flat);
+    let (state, next_step) = rollout::step(&goals, previous.as_ref(), nanos(now), duration);
+    let flat = rolling::apply(flat, &state);
+    let plan = RolloutPlan {
+        annotation: Some(Some(state.to_annotation())),
+        next_step,
+    };
+    (flat, plan)
+}
+
+fn nanos(time: jiff::Timestamp) -> i64 {
+    i64::try_from(time.as_nanosecond()).unwrap_or(i64::MAX)
+}
+
+/// Sets (or, with `None`, removes) the rollout annotation, under a field manager of
+/// its own so the Service reconciler's applies of the Route leave it alone.
+async fn write_rollout(
+    client: &kube::Client,
+    route: &Route,
+    annotation: Option<&str>,
+) -> Result<(), RouteError> {
+    let (name, namespace) = (route.name_any(), route.namespace().unwrap_or_default());
+    let api: Api<Route> = Api::namespaced(client.clone(), &namespace);
+    let annotations = match annotation {
+        Some(value) => json!({ ROLLOUT_ANNOTATION: value }),
+        None => json!({}),
+    };
+    let patch = json!({
+        "apiVersion": crds::API_VERSION,
+        "kind": "Route",
+        "metadata": {"name": name, "namespace": namespace, "annotations": annotations},
+    });
+    let params = PatchParams::apply(ROLLOUT_FIELD_MANAGER).force();
+    match api.patch(&name, &params, &Patch::Apply(&patch)).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(e) => Err(RouteError::Rollout(e)),
+    }
+}
+
+/// Owns the rollout annotation on Routes.
+const ROLLOUT_FIELD_MANAGER: &str = "fnmesh-route-rollout";
 
 async fn write_status(
     client: &kube::Client,

@@ -43,6 +43,15 @@ pub fn resolve(
     revisions: &impl Lookup<Revision>,
     domain: &str,
 ) -> Result<Resolution, Missing> {
+    resolve_targets(spec, configurations, revisions).map(|flat| assemble(&flat, key, domain))
+}
+
+/// Every target of `spec` at the revision level, or why one cannot be resolved.
+pub(crate) fn resolve_targets(
+    spec: &RouteSpec,
+    configurations: &impl Lookup<Configuration>,
+    revisions: &impl Lookup<Revision>,
+) -> Result<Vec<Flat>, Missing> {
     let mut flat: Vec<Flat> = Vec::new();
     let mut deferred: Option<Missing> = None;
     for (index, target) in spec.traffic.iter().flatten().enumerate() {
@@ -57,26 +66,34 @@ pub fn resolve(
             }
         }
     }
-    if let Some(missing) = deferred {
-        return Err(missing);
+    match deferred {
+        Some(missing) => Err(missing),
+        None => Ok(flat),
     }
-    Ok(Resolution {
-        traffic: status_traffic(&flat, key, domain),
+}
+
+/// The status and routing views of resolved targets.
+pub(crate) fn assemble(flat: &[Flat], key: &ObjectKey, domain: &str) -> Resolution {
+    Resolution {
+        traffic: status_traffic(flat, key, domain),
         route: ResolvedRoute {
             key: key.clone(),
             host: host(key, domain),
-            targets: routing_targets(&flat, key, domain),
+            targets: routing_targets(flat, key, domain),
         },
-    })
+    }
 }
 
 /// One spec target at the revision level.
-#[derive(Clone, Debug)]
-struct Flat {
-    tag: Option<String>,
-    revision: String,
-    latest: bool,
-    percent: i64,
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Flat {
+    pub(crate) tag: Option<String>,
+    pub(crate) revision: String,
+    pub(crate) latest: bool,
+    pub(crate) percent: i64,
+    /// The Configuration a `configurationName` target floats with (its revision is
+    /// the latest ready one, and may be rolled out gradually).
+    pub(crate) floats_with: Option<String>,
 }
 
 fn resolve_target(
@@ -85,6 +102,7 @@ fn resolve_target(
     configurations: &impl Lookup<Configuration>,
     revisions: &impl Lookup<Revision>,
 ) -> Result<Flat, Missing> {
+    let mut floats_with = None;
     let (revision, latest) = if !target.revision_name().is_empty() {
         let name = target.revision_name();
         let rev = revisions
@@ -126,6 +144,7 @@ fn resolve_target(
         revisions
             .lookup(latest_ready)
             .ok_or_else(|| Missing::RevisionMissing(latest_ready.into()))?;
+        floats_with = Some(name.to_string());
         (
             latest_ready.to_string(),
             target.latest_revision.unwrap_or(true),
@@ -138,6 +157,7 @@ fn resolve_target(
         revision,
         latest,
         percent: target.percent.unwrap_or(0),
+        floats_with,
     })
 }
 
