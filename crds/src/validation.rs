@@ -13,6 +13,7 @@ mod traffic;
 
 pub use autoscaling::{validate_autoscaling_annotations, validate_no_autoscaling_annotations};
 pub use container::{RESERVED_ENV_VARS, RESERVED_PORTS, VALID_PORT_NAMES};
+pub use duration::parse_go_duration;
 pub use kinds::{validate_configuration, validate_revision, validate_route, validate_service};
 pub use metadata::{CONFIGURATION_LABEL, MAX_REVISION_PARENT_NAME_LEN, SERVICE_LABEL};
 pub use revision_spec::{MAX_CONTAINER_CONCURRENCY, MAX_TIMEOUT_SECONDS, validate_revision_spec};

@@ -13,11 +13,12 @@ use serde_json::json;
 
 use super::resolve::{InNamespace, assemble, resolve_targets};
 use super::rolling;
-use super::rollout::{self, ROLLOUT_ANNOTATION, ROLLOUT_DURATION_ANNOTATION, Rollout};
+use super::rollout::{self, ROLLOUT_ANNOTATION, Rollout};
 use super::status::{StatusInput, build_status};
 use super::triggers::key_of;
 use crate::context::{Context, FIELD_MANAGER};
 use crate::domain::{DomainSource, domain_for};
+use crate::labels::ROLLOUT_DURATION_ANNOTATIONS;
 
 /// What the Route reconciler shares across reconciles.
 #[derive(Debug)]
@@ -150,9 +151,13 @@ fn roll_out(
     now: jiff::Timestamp,
 ) -> (Vec<super::resolve::Flat>, RolloutPlan) {
     let annotations = route.annotations();
-    let duration = annotations
-        .get(ROLLOUT_DURATION_ANNOTATION)
-        .and_then(|d| rollout::parse_duration(d))
+    // Admission only lets whole, non-negative seconds through.
+    let duration = ROLLOUT_DURATION_ANNOTATIONS
+        .iter()
+        .find_map(|key| annotations.get(*key))
+        .and_then(|d| crds::validation::parse_go_duration(d))
+        .and_then(|nanos| u64::try_from(nanos).ok())
+        .map(Duration::from_nanos)
         .unwrap_or_default();
     if duration.is_zero() {
         let plan = RolloutPlan {

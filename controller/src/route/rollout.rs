@@ -17,10 +17,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// Route annotation holding the rollout state.
+/// Route annotation holding the rollout state. The Route (or its Service) asks for a
+/// rollout with `serving.knative.dev/rollout-duration`, a Go duration in whole seconds
+/// (`crate::labels::ROLLOUT_DURATION_ANNOTATIONS`).
 pub const ROLLOUT_ANNOTATION: &str = "serving.knative.dev/rollout";
-/// Route (or Service) annotation asking for a gradual rollout, a Go duration (`380s`).
-pub const ROLLOUT_DURATION_ANNOTATION: &str = "serving.knative.dev/rollout-duration";
 
 const NANOS_PER_SEC: i64 = 1_000_000_000;
 /// The time the first 1% is given before the equal steps start.
@@ -284,40 +284,4 @@ fn advance(rollout: &mut ConfigurationRollout, now: i64) {
     }
     rollout.revisions.retain(|r| r.percent > 0);
     rollout.step_params.next_step_time = now + rollout.step_params.step_duration;
-}
-
-/// Parses a Go duration (`380s`, `5m`, `1h30m`, `1.5s`, `250ms`); `None` when malformed
-/// or negative.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    if text == "0" {
-        return Some(Duration::ZERO);
-    }
-    let mut total = 0f64;
-    let mut rest = text;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let number_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let number: f64 = rest[..number_end].parse().ok()?;
-        rest = &rest[number_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let seconds = match &rest[..unit_end] {
-            "h" => 3600.0,
-            "m" => 60.0,
-            "s" => 1.0,
-            "ms" => 1e-3,
-            "us" | "µs" => 1e-6,
-            "ns" => 1e-9,
-            _ => return None,
-        };
-        total += number * seconds;
-        rest = &rest[unit_end..];
-    }
-    Duration::try_from_secs_f64(total).ok()
 }

@@ -2,7 +2,7 @@
 //! (`60s`, `1m30s`, `1.5h`, `300ms`).
 
 /// Parses a Go duration string into nanoseconds.
-pub(crate) fn parse_go_duration(s: &str) -> Option<i128> {
+pub fn parse_go_duration(s: &str) -> Option<i128> {
     let (neg, mut rest) = match s.as_bytes().first()? {
         b'-' => (true, &s[1..]),
         b'+' => (false, &s[1..]),

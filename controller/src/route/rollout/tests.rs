@@ -146,14 +146,3 @@ fn the_annotation_round_trips_in_knatives_shape() {
     let broken = text.replace(r#""percent":99"#, r#""percent":98"#);
     assert_eq!(Rollout::parse(&broken), None);
 }
-
-#[test]
-fn parses_go_durations() {
-    assert_eq!(parse_duration("380s"), Some(Duration::from_secs(380)));
-    assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
-    assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
-    assert_eq!(parse_duration("0"), Some(Duration::ZERO));
-    assert_eq!(parse_duration("10"), None);
-    assert_eq!(parse_duration("-5s"), None);
-    assert_eq!(parse_duration("5 minutes"), None);
-}
