@@ -1,16 +1,18 @@
 //! A Configuration on its own (no Service) through Revision and Deployment, a container
 //! the runner cannot start, and a control loop that settles instead of spinning.
 
+mod common;
 mod service_harness;
 
 use std::time::Duration;
 
+use common::eventually;
 use crds::{Configuration, Revision};
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::ResourceExt;
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
-use service_harness::{Harness, condition, env_of, eventually, start};
+use service_harness::{Harness, condition, env_of, start};
 
 async fn apply_configuration(h: &Harness, command: serde_json::Value) {
     let manifest = json!({

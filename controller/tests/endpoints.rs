@@ -1,33 +1,17 @@
 //! The endpoints watcher against the embedded API server: Revisions and the runner's
 //! per-replica EndpointSlices in, `RevisionBackend`s in the RoutingTable out.
 
-use std::future::Future;
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
+mod common;
 
-use controller::Context;
+use std::net::SocketAddr;
+
+use common::{Cluster, eventually};
 use controller::endpoints;
 use controller::routing::{ObjectKey, Protocol, RevisionBackend, RoutingTable};
 use crds::Revision;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::json;
-
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 fn slice(name: &str, revision: &str, port: u16, ready: bool) -> EndpointSlice {
     serde_json::from_value(json!({
@@ -69,20 +53,11 @@ fn addrs(ports: &[u16]) -> Vec<SocketAddr> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revisions_and_slices_become_backends() {
-    let dir = tempfile::tempdir().unwrap();
-    let addr = apiserver::ApiServer::start_ephemeral(dir.path())
-        .await
-        .unwrap();
-    let client =
-        kube::Client::try_from(kube::Config::new(format!("http://{addr}").parse().unwrap()))
-            .unwrap();
-    let routing = RoutingTable::new();
-    tokio::spawn(endpoints::run(Arc::new(Context {
-        client: client.clone(),
-        routing: Arc::clone(&routing),
-    })));
+    let cluster = Cluster::start().await;
+    tokio::spawn(endpoints::run(cluster.context()));
+    let routing = cluster.routing();
 
-    let revisions: Api<Revision> = Api::namespaced(client.clone(), "default");
+    let revisions: Api<Revision> = cluster.api();
     let revision: Revision = serde_json::from_value(json!({
         "apiVersion": "serving.knative.dev/v1",
         "kind": "Revision",
@@ -102,13 +77,13 @@ async fn revisions_and_slices_become_backends() {
         .await
         .unwrap();
     eventually("an empty backend for the new revision", || async {
-        backend_of(&routing).is_some_and(|b| {
+        backend_of(routing).filter(|b| {
             b.endpoints.is_empty() && b.protocol == Protocol::H2c && b.timeout_seconds == 42
         })
     })
     .await;
 
-    let slices: Api<EndpointSlice> = Api::namespaced(client.clone(), "default");
+    let slices: Api<EndpointSlice> = cluster.api();
     for (name, port, ready) in [
         ("r-30001", 30001, true),
         ("r-30002", 30002, false),
@@ -131,7 +106,7 @@ async fn revisions_and_slices_become_backends() {
         .await
         .unwrap();
     eventually("the ready replicas", || async {
-        backend_of(&routing).is_some_and(|b| b.endpoints == addrs(&[30001, 30003]))
+        backend_of(routing).filter(|b| b.endpoints == addrs(&[30001, 30003]))
     })
     .await;
 
@@ -146,7 +121,7 @@ async fn revisions_and_slices_become_backends() {
         .await
         .unwrap();
     eventually("the readiness change and the removed replica", || async {
-        backend_of(&routing).is_some_and(|b| b.endpoints == addrs(&[30002, 30003]))
+        backend_of(routing).filter(|b| b.endpoints == addrs(&[30002, 30003]))
     })
     .await;
 
@@ -155,7 +130,7 @@ async fn revisions_and_slices_become_backends() {
         .await
         .unwrap();
     eventually("the revision's removal", || async {
-        backend_of(&routing).is_none()
+        backend_of(routing).is_none().then_some(())
     })
     .await;
     assert!(

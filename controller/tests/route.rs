@@ -1,14 +1,16 @@
 //! The Route reconciler against the embedded API server: splits, missing targets,
 //! the domain ConfigMap and deletion, on one Route's life.
 
+mod common;
 mod route_harness;
 
 use std::time::Duration;
 
+use common::eventually;
 use crds::Route;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, DeleteParams, PostParams};
-use route_harness::{condition, eventually, is_ready, start, target};
+use route_harness::{condition, is_ready, start, target};
 use serde_json::{Value, json};
 
 fn split(latest: i64, pinned: i64) -> Value {
@@ -67,7 +69,7 @@ async fn a_route_follows_splits_missing_targets_domains_and_deletion() {
     }
 
     // A new split reaches the routing table, woken by the table itself (no polling).
-    let mut changes = h.routing.subscribe();
+    let mut changes = h.routing().subscribe();
     let started = tokio::time::Instant::now();
     h.set_traffic("hello", split(50, 50)).await;
     let written = started.elapsed();

@@ -1,6 +1,7 @@
 //! The Route reconciler against the embedded API server: how each kind of target
 //! resolves (or does not) and where cluster-local Routes live.
 
+mod common;
 mod route_harness;
 
 use route_harness::{condition, is_ready, start, target};

@@ -2,13 +2,15 @@
 //! embedded API server with the Service, Configuration and Revision reconcilers running.
 //! Nothing runs replicas: the tests play the runner by writing the Deployment's `/status`.
 
+mod common;
 mod service_harness;
 
+use common::eventually;
 use crds::{Configuration, Revision, Route, Service};
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::ResourceExt;
 use serde_json::{Value, json};
-use service_harness::{condition, env_of, eventually, start};
+use service_harness::{condition, env_of, start};
 
 fn hello(env_value: &str, labels: Value) -> Value {
     json!({

@@ -1,80 +1,29 @@
-//! Shared by the `route*` integration tests: an embedded API server, the Route
-//! reconciler on it, and helpers that play the other reconcilers' part by writing
-//! Configuration and Revision statuses through `/status`.
+//! Shared by the `route*` integration tests: the Route reconciler on the embedded API
+//! server, and helpers that play the other reconcilers' part by writing Configuration
+//! and Revision statuses through `/status`. Needs `mod common;` beside it.
 
 // Each test binary uses its own subset.
 #![allow(dead_code)]
 
-use std::future::Future;
-use std::sync::Arc;
-use std::time::Duration;
-
-use controller::Context;
 use controller::route;
-use controller::routing::{ObjectKey, ResolvedRoute, ResolvedTarget, RoutingTable};
+use controller::routing::{ObjectKey, ResolvedRoute, ResolvedTarget};
 use crds::{Configuration, Revision, Route, RouteStatus};
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
-pub(crate) struct Harness {
-    pub(crate) client: kube::Client,
-    pub(crate) routing: Arc<RoutingTable>,
-    _dir: tempfile::TempDir,
-}
+use crate::common::{Cluster, eventually};
+
+/// The cluster itself, with the Route helpers below added to it: a test binary includes
+/// one harness, so the helpers of two never meet.
+pub(crate) type Harness = Cluster;
 
 pub(crate) async fn start() -> Harness {
-    // `RUST_LOG=controller=debug` shows the reconciler's view when a test fails.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
-    let dir = tempfile::tempdir().unwrap();
-    let addr = apiserver::ApiServer::start_ephemeral(dir.path())
-        .await
-        .unwrap();
-    let config = kube::Config::new(format!("http://{addr}").parse().unwrap());
-    let client = kube::Client::try_from(config).unwrap();
-    let routing = RoutingTable::new();
-    let ctx = Arc::new(Context {
-        client: client.clone(),
-        routing: routing.clone(),
-    });
-    tokio::spawn(route::run(ctx));
-    Harness {
-        client,
-        routing,
-        _dir: dir,
-    }
-}
-
-/// Polls `check` until it returns `Some`, failing after a generous deadline.
-pub(crate) async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let cluster = Cluster::start().await;
+    tokio::spawn(route::run(cluster.context()));
+    cluster
 }
 
 impl Harness {
-    pub(crate) fn api<K>(&self) -> Api<K>
-    where
-        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
-        K::DynamicType: Default,
-    {
-        Api::namespaced(self.client.clone(), "default")
-    }
-
     pub(crate) async fn create_configuration(&self, name: &str, latest_ready: Option<&str>) {
         let cfg: Configuration = serde_json::from_value(json!({
             "apiVersion": "serving.knative.dev/v1",
@@ -156,7 +105,7 @@ impl Harness {
     }
 
     pub(crate) fn published(&self, name: &str) -> Option<ResolvedRoute> {
-        self.routing
+        self.routing()
             .snapshot()
             .routes
             .get(&ObjectKey::new("default", name))

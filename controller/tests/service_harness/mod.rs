@@ -1,84 +1,31 @@
-//! Shared by the serving reconciler tests: the embedded API server with the Service,
-//! Configuration and Revision reconcilers running, plus polling helpers. Nothing runs
-//! replicas: tests play the runner by writing a Deployment's `/status`.
-#![allow(dead_code, unreachable_pub)]
+//! Shared by the serving reconciler tests: the Service, Configuration and Revision
+//! reconcilers on the embedded API server. Nothing runs replicas: tests play the runner
+//! by writing a Deployment's `/status`. Needs `mod common;` beside it.
+#![allow(dead_code)]
 
-use std::future::Future;
-use std::sync::Arc;
-use std::time::Duration;
-
-use controller::{Context, RoutingTable, configuration, revision, service};
+use controller::{configuration, revision, service};
 use crds::{Condition, Revision, Service};
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::ResourceExt;
-use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::api::{ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
 
-pub struct Harness {
-    pub client: kube::Client,
-    ctx: Arc<Context>,
-    _dir: tempfile::TempDir,
-}
+use crate::common::{Cluster, eventually};
 
-pub async fn start() -> Harness {
-    // `RUST_LOG=controller=debug` shows what the reconcilers did when a test fails.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
-    let dir = tempfile::tempdir().unwrap();
-    let addr = apiserver::ApiServer::start_ephemeral(dir.path())
-        .await
-        .unwrap();
-    let config = kube::Config::new(format!("http://{addr}").parse().unwrap());
-    let client = kube::Client::try_from(config).unwrap();
-    let ctx = Arc::new(Context {
-        client: client.clone(),
-        routing: RoutingTable::new(),
-    });
-    tokio::spawn(service::run(ctx.clone()));
-    tokio::spawn(configuration::run(ctx.clone()));
-    tokio::spawn(revision::run(ctx.clone()));
-    Harness {
-        client,
-        ctx,
-        _dir: dir,
-    }
-}
+/// The cluster itself, with the serving helpers below added to it: a test binary includes
+/// one harness, so the helpers of two never meet.
+pub(crate) type Harness = Cluster;
 
-/// Polls `check` until it returns `Some`, failing after a generous deadline.
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+pub(crate) async fn start() -> Harness {
+    let cluster = Cluster::start().await;
+    tokio::spawn(service::run(cluster.context()));
+    tokio::spawn(configuration::run(cluster.context()));
+    tokio::spawn(revision::run(cluster.context()));
+    cluster
 }
 
 impl Harness {
-    /// The reconcilers' context, to start more of them (the Route reconciler).
-    pub fn context(&self) -> Arc<Context> {
-        self.ctx.clone()
-    }
-
-    pub fn api<K>(&self) -> Api<K>
-    where
-        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
-    {
-        Api::namespaced(self.client.clone(), "default")
-    }
-
-    pub async fn apply_service(&self, manifest: Value) {
+    pub(crate) async fn apply_service(&self, manifest: Value) {
         self.api::<Service>()
             .patch(
                 manifest["metadata"]["name"].as_str().unwrap(),
@@ -89,7 +36,7 @@ impl Harness {
             .expect("apply service");
     }
 
-    pub async fn get<K>(&self, name: &str) -> Option<K>
+    pub(crate) async fn get<K>(&self, name: &str) -> Option<K>
     where
         K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
             + Clone
@@ -100,7 +47,7 @@ impl Harness {
     }
 
     /// Plays the runner: writes a Deployment status.
-    pub async fn deployment_status(&self, name: &str, status: Value) {
+    pub(crate) async fn deployment_status(&self, name: &str, status: Value) {
         let d = eventually(&format!("deployment {name}"), || {
             self.get::<Deployment>(name)
         })
@@ -112,7 +59,7 @@ impl Harness {
             .expect("patch deployment status");
     }
 
-    pub async fn revision_names(&self) -> Vec<String> {
+    pub(crate) async fn revision_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self
             .api::<Revision>()
             .list(&ListParams::default())
@@ -132,11 +79,11 @@ fn status_with_generation(mut status: Value, generation: Option<i64>) -> Value {
     status
 }
 
-pub fn condition<'a>(conds: Option<&'a Vec<Condition>>, t: &str) -> Option<&'a Condition> {
+pub(crate) fn condition<'a>(conds: Option<&'a Vec<Condition>>, t: &str) -> Option<&'a Condition> {
     conds?.iter().find(|c| c.type_ == t)
 }
 
-pub fn env_of(d: &Deployment) -> std::collections::BTreeMap<String, String> {
+pub(crate) fn env_of(d: &Deployment) -> std::collections::BTreeMap<String, String> {
     d.spec.template.spec.as_ref().unwrap().containers[0]
         .env
         .iter()
