@@ -59,7 +59,6 @@ mod pool;
 mod proxy;
 mod proxy_error;
 mod revision;
-mod rewind;
 mod route_table;
 mod server;
 mod upgrade;

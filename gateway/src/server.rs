@@ -24,7 +24,6 @@ use crate::framing::{FramingGuard, MAX_HEAD_BYTES, MAX_HEADERS};
 use crate::h1::{self, HEADER_READ_TIMEOUT, Handoff};
 use crate::pool::{IDLE_SWEEP_INTERVAL, sweep_clock};
 use crate::proxy::Proxy;
-use crate::rewind::Rewind;
 
 /// Back-off after a failed `accept` (e.g. out of file descriptors) instead of spinning.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
@@ -98,7 +97,7 @@ impl ProxyListener {
             }
         });
         let Handoff { stream, buffered } = handoff;
-        let io = TokioIo::new(FramingGuard::new(Rewind::new(buffered, stream)));
+        let io = TokioIo::new(FramingGuard::with_prefix(&buffered, stream));
         let connection = self.hyper.serve_connection_with_upgrades(io, service);
         let mut connection = pin!(connection);
         let ended = tokio::select! {

@@ -20,10 +20,16 @@ pub(crate) struct FramingGuard<IO> {
 }
 
 impl<IO> FramingGuard<IO> {
-    pub(crate) fn new(io: IO) -> Self {
+    /// A connection of which `prefix` was already read (by the fast path): those bytes
+    /// are inspected and handed over first.
+    pub(crate) fn with_prefix(prefix: &[u8], io: IO) -> Self {
+        let mut inspector = FramingInspector::default();
+        if !prefix.is_empty() {
+            inspector.push(prefix);
+        }
         Self {
             io,
-            inspector: FramingInspector::default(),
+            inspector,
             scratch: Vec::new(),
         }
     }
@@ -113,5 +119,30 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for FramingGuard<IO> {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncReadExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn hands_over_the_prefix_then_the_connection() {
+        let rest = &b"Host: h\r\n\r\n"[..];
+        let mut guard = FramingGuard::with_prefix(b"GET / HTTP/1.1\r\n", rest);
+        let mut all = String::new();
+        guard.read_to_string(&mut all).await.unwrap();
+        assert_eq!(all, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    }
+
+    #[tokio::test]
+    async fn vets_the_prefix_too() {
+        let ambiguous = b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let mut guard = FramingGuard::with_prefix(ambiguous, &b""[..]);
+        let mut all = String::new();
+        guard.read_to_string(&mut all).await.unwrap();
+        assert!(all.contains("ambiguous-framing"), "{all}");
     }
 }
