@@ -68,37 +68,36 @@ pub(crate) async fn serve(
         request_timer: Box::pin(tokio::time::sleep_until(now)),
     };
     loop {
-        if connection.input.is_empty() {
-            rearm(
-                &mut connection.head_timer,
-                Instant::now() + HEADER_READ_TIMEOUT,
-                Duration::from_secs(1),
-            );
-            if !connection.read_more(stop.as_mut(), true).await {
-                return None;
-            }
+        // A new head: the client has HEADER_READ_TIMEOUT from now to send all of it.
+        rearm(
+            &mut connection.head_timer,
+            Instant::now() + HEADER_READ_TIMEOUT,
+            Duration::from_secs(1),
+        );
+        if connection.input.is_empty() && !connection.read_more(stop.as_mut(), true).await {
+            return None;
         }
-        connection.output.clear();
-        let plan = request::plan(&connection.input, proxy, client, &mut connection.output);
-        let next = match plan {
-            Plan::NeedMore => {
-                if connection.read_more(stop.as_mut(), false).await {
-                    continue;
+        let next = loop {
+            connection.output.clear();
+            match request::plan(&connection.input, proxy, client, &mut connection.output) {
+                Plan::NeedMore => {
+                    if !connection.read_more(stop.as_mut(), false).await {
+                        return None;
+                    }
                 }
-                return None;
+                Plan::Handoff => {
+                    return Some(Handoff {
+                        stream: connection.stream,
+                        buffered: connection.input,
+                    });
+                }
+                Plan::Refuse(refusal) => {
+                    let _ = connection.stream.write_all(local::refusal(refusal)).await;
+                    break Next::Close;
+                }
+                Plan::Answer(answer) => break connection.answer(answer).await,
+                Plan::Forward(forward) => break connection.forward(forward).await,
             }
-            Plan::Handoff => {
-                return Some(Handoff {
-                    stream: connection.stream,
-                    buffered: connection.input,
-                });
-            }
-            Plan::Refuse(refusal) => {
-                let _ = connection.stream.write_all(local::refusal(refusal)).await;
-                Next::Close
-            }
-            Plan::Answer(answer) => connection.answer(answer).await,
-            Plan::Forward(forward) => connection.forward(forward).await,
         };
         if let Next::Close = next {
             linger(connection.stream).await;
