@@ -21,7 +21,7 @@ kind: Service
 metadata:
   name: hello
   annotations:
-    serving.knative.dev/rollout-duration: \"4s\"
+    serving.knative.dev/rollout-duration: \"10s\"
 spec:
   template:
     spec:
@@ -46,6 +46,12 @@ fn split(svc: &Value) -> Vec<(String, i64)> {
             (name, t["percent"].as_i64().unwrap_or_default())
         })
         .collect()
+}
+
+/// The Route's `serving.knative.dev/rollout` annotation, parsed.
+fn rollout_state(route: &Value) -> Option<Value> {
+    let text = route["metadata"]["annotations"]["serving.knative.dev/rollout"].as_str()?;
+    serde_json::from_str(text).ok()
 }
 
 fn share_of(split: &[(String, i64)], revision: &str) -> i64 {
@@ -80,8 +86,9 @@ fn a_new_revision_takes_traffic_gradually_over_the_rollout_duration() {
     // Watch the split until the new revision has everything.
     let mut seen: Vec<Vec<(String, i64)>> = Vec::new();
     let mut started = None;
+    let mut mid_rollout_state = None;
     let mut gateway_saw_old_revision_mid_rollout = false;
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         assert!(
             Instant::now() < deadline,
@@ -93,12 +100,18 @@ fn a_new_revision_takes_traffic_gradually_over_the_rollout_duration() {
         if new_share > 0 && started.is_none() {
             started = Some(Instant::now());
         }
-        if (1..100).contains(&new_share) && !gateway_saw_old_revision_mid_rollout {
-            let mut client = HttpClient::connect(&f.ingress);
-            gateway_saw_old_revision_mid_rollout = (0..20).any(|_| {
-                let (code, body) = client.get(HOST, "");
-                code == 200 && revision_of(&body) == "hello-00001"
-            });
+        if (1..100).contains(&new_share) {
+            if mid_rollout_state.is_none() {
+                let route = f.get_json(&["get", "route", "hello"]);
+                mid_rollout_state = rollout_state(&route);
+            }
+            if !gateway_saw_old_revision_mid_rollout && new_share <= 60 {
+                let mut client = HttpClient::connect(&f.ingress);
+                gateway_saw_old_revision_mid_rollout = (0..20).any(|_| {
+                    let (code, body) = client.get(HOST, "");
+                    code == 200 && revision_of(&body) == "hello-00001"
+                });
+            }
         }
         if seen.last() != Some(&now) {
             seen.push(now);
@@ -115,27 +128,32 @@ fn a_new_revision_takes_traffic_gradually_over_the_rollout_duration() {
         shares.windows(2).all(|w| w[0] <= w[1]),
         "the new revision's share only grows: {seen:?}"
     );
-    let partial: Vec<&i64> = shares.iter().filter(|s| (1..100).contains(*s)).collect();
-    assert!(
-        partial.len() >= 2,
-        "traffic moved in steps, 1% first: {seen:?}"
+    let partial = shares.iter().filter(|s| (1..100).contains(*s)).count();
+    assert!(partial >= 3, "traffic moved in steps: {seen:?}");
+    // 10 s: 1% for the first second, then 9 steps of 11% a second.
+    let state = mid_rollout_state.expect("the Route carried its rollout state mid-rollout");
+    let config = &state["configurations"][0];
+    assert_eq!(config["stepParams"]["stepSize"], 11, "{state}");
+    assert_eq!(
+        config["stepParams"]["stepDuration"], 1_000_000_000_i64,
+        "{state}"
     );
-    assert_eq!(*partial[0], 1, "the first step is 1%: {seen:?}");
+    let newest = config["revisions"][1]["percent"]
+        .as_i64()
+        .expect("two revisions");
+    assert_eq!(newest % 11, 1, "1% first, then steps of 11: {state}");
     assert!(
         gateway_saw_old_revision_mid_rollout,
         "the gateway kept serving the old revision mid-rollout"
     );
     assert!(
-        took >= Duration::from_secs(2),
+        took >= Duration::from_secs(5),
         "too fast: {took:?} for {seen:?}"
     );
 
     // The state is kept on the Route, in Knative's shape.
     let route = f.get_json(&["get", "route", "hello"]);
-    let state = route["metadata"]["annotations"]["serving.knative.dev/rollout"]
-        .as_str()
-        .expect("rollout annotation");
-    let state: Value = serde_json::from_str(state).expect("JSON");
+    let state = rollout_state(&route).expect("rollout annotation");
     assert_eq!(state["configurations"][0]["configurationName"], "hello");
     assert_eq!(
         state["configurations"][0]["revisions"],
