@@ -9,7 +9,6 @@
 //! [`DomainConfig`] and [`domain_for`] are pure; [`DomainSource`] keeps the live,
 //! last valid configuration as the ConfigMap's watch events arrive.
 
-mod source;
 #[cfg(test)]
 mod tests;
 
@@ -18,17 +17,18 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::ConfigMap;
 use serde::Deserialize;
 
-pub use source::DomainSource;
+pub use crate::config_map::CONFIG_MAP_NAMESPACE;
+use crate::config_map::{ConfigMapConfig, ConfigMapSource, EXAMPLE_KEY};
+
+/// The live `config-domain`.
+pub type DomainSource = ConfigMapSource<DomainConfig>;
 
 pub const CONFIG_MAP_NAME: &str = "config-domain";
-pub const CONFIG_MAP_NAMESPACE: &str = "knative-serving";
 pub const DEFAULT_DOMAIN: &str = "example.com";
 /// The domain of `cluster-local` Routes (Knative: `svc.` + the cluster domain).
 pub const CLUSTER_LOCAL_DOMAIN: &str = "svc.cluster.local";
 pub const VISIBILITY_LABEL: &str = "networking.knative.dev/visibility";
 pub const VISIBILITY_CLUSTER_LOCAL: &str = "cluster-local";
-/// Knative ConfigMaps document themselves under this key; it is never configuration.
-const EXAMPLE_KEY: &str = "_example";
 
 /// Domains and the label selectors that choose them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,6 +52,15 @@ struct SelectorValue {
 }
 
 // === impl DomainConfig ===
+
+impl ConfigMapConfig for DomainConfig {
+    const NAME: &'static str = CONFIG_MAP_NAME;
+    type Error = DomainError;
+
+    fn from_data(data: &BTreeMap<String, String>) -> Result<Self, DomainError> {
+        Self::from_data(data)
+    }
+}
 
 impl Default for DomainConfig {
     fn default() -> Self {

@@ -7,11 +7,13 @@
 pub mod apply;
 pub mod bootstrap;
 pub mod conditions;
+pub mod config_map;
 pub mod configuration;
 pub mod context;
 pub mod domain;
 pub mod endpoints;
 pub mod labels;
+pub mod network;
 pub mod revision;
 pub mod route;
 pub mod routing;

@@ -4,7 +4,7 @@
 //!
 //! Event driven end to end: the Route, Configuration and Revision caches are
 //! reflectors whose events trigger reconciles only after the cache holds the change,
-//! and a `config-domain` edit re-reconciles every Route. Nothing polls or requeues
+//! and a `config-domain` or `config-network` edit re-reconciles every Route. Nothing polls or requeues
 //! on the happy path. Deleted Routes leave the routing table through the watch (no
 //! finalizer); while a target is missing the previously published split keeps serving.
 //!
@@ -32,6 +32,7 @@ pub use status::build_status;
 
 use crate::context::Context;
 use crate::domain::DomainSource;
+use crate::network::NetworkSource;
 use reconcile::{RouteContext, error_policy, reconcile};
 use triggers::{DeletionTracker, routes_for_configuration, routes_for_revision};
 
@@ -42,6 +43,7 @@ pub async fn run(ctx: Arc<Context>) {
     let (configurations, configurations_writer) = reflector::store::<Configuration>();
     let (revisions, revisions_writer) = reflector::store::<Revision>();
     let domain = DomainSource::new();
+    let network = NetworkSource::new();
 
     let mut deletions = DeletionTracker::new(ctx.routing.clone());
     // `reflect` updates the cache before passing an event on, so deletions are
@@ -75,6 +77,7 @@ pub async fn run(ctx: Arc<Context>) {
         configurations,
         revisions,
         domain: domain.clone(),
+        network: network.clone(),
     });
     let (by_configuration, by_revision) = (routes.clone(), routes.clone());
     Controller::for_stream(route_events, routes)
@@ -84,7 +87,10 @@ pub async fn run(ctx: Arc<Context>) {
         .watches_stream(revision_events, move |rev| {
             routes_for_revision(&by_revision, &rev)
         })
-        .reconcile_all_on(domain.watch(client))
+        .reconcile_all_on(futures::stream::select(
+            domain.watch(client.clone()),
+            network.watch(client),
+        ))
         .run(reconcile, error_policy, rc)
         .for_each(|result| {
             if let Err(error) = result {

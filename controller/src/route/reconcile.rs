@@ -19,6 +19,7 @@ use super::triggers::key_of;
 use crate::context::{Context, FIELD_MANAGER};
 use crate::domain::{DomainSource, domain_for};
 use crate::labels::ROLLOUT_DURATION_ANNOTATIONS;
+use crate::network::NetworkSource;
 
 /// What the Route reconciler shares across reconciles.
 #[derive(Debug)]
@@ -28,6 +29,8 @@ pub(crate) struct RouteContext {
     pub(crate) configurations: Store<Configuration>,
     pub(crate) revisions: Store<Revision>,
     pub(crate) domain: Arc<DomainSource>,
+    /// The default rollout duration.
+    pub(crate) network: Arc<NetworkSource>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,7 +82,8 @@ pub(crate) async fn reconcile(
     let now = jiff::Timestamp::now();
     let mut rollout_plan = RolloutPlan::default();
     let outcome = resolve_targets(&route.spec, &configurations, &revisions).map(|flat| {
-        let (flat, plan) = roll_out(&route, flat, now);
+        let default_duration = rc.network.current().rollout_duration;
+        let (flat, plan) = roll_out(&route, flat, now, default_duration);
         rollout_plan = plan;
         assemble(&flat, &key, &domain)
     });
@@ -144,21 +148,26 @@ struct RolloutPlan {
     next_step: Option<i64>,
 }
 
-/// Applies the Route's gradual rollout, if it asks for one, to its resolved targets.
+/// Applies the Route's gradual rollout, if it asks for one (its annotation, else
+/// `config-network`'s `default_duration`), to its resolved targets.
 fn roll_out(
     route: &Route,
     flat: Vec<super::resolve::Flat>,
     now: jiff::Timestamp,
+    default_duration: Duration,
 ) -> (Vec<super::resolve::Flat>, RolloutPlan) {
     let annotations = route.annotations();
     // Admission only lets whole, non-negative seconds through.
-    let duration = ROLLOUT_DURATION_ANNOTATIONS
+    let duration = match ROLLOUT_DURATION_ANNOTATIONS
         .iter()
         .find_map(|key| annotations.get(*key))
-        .and_then(|d| crds::validation::parse_go_duration(d))
-        .and_then(|nanos| u64::try_from(nanos).ok())
-        .map(Duration::from_nanos)
-        .unwrap_or_default();
+    {
+        Some(text) => crds::validation::parse_go_duration(text)
+            .and_then(|nanos| u64::try_from(nanos).ok())
+            .map(Duration::from_nanos)
+            .unwrap_or_default(),
+        None => default_duration,
+    };
     if duration.is_zero() {
         let plan = RolloutPlan {
             annotation: Some(None),

@@ -1,7 +1,10 @@
-//! The live domain configuration, fed by watch events on the `config-domain`
-//! ConfigMap. Like Knative's config store, an invalid edit is logged and the last
-//! valid configuration stays in force; a missing ConfigMap means the defaults.
+//! Live configuration from Knative's ConfigMaps in `knative-serving` (`config-domain`,
+//! `config-network`, …), fed by watch events. Like Knative's config store, an invalid
+//! edit is logged and the last valid configuration stays in force; a missing ConfigMap
+//! means the defaults.
 
+use std::collections::BTreeMap;
+use std::fmt;
 use std::sync::Arc;
 
 use futures::{Stream, StreamExt};
@@ -10,30 +13,47 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client};
 use parking_lot::Mutex;
 
-use super::{CONFIG_MAP_NAME, CONFIG_MAP_NAMESPACE, DomainConfig};
+/// Where Knative keeps its configuration.
+pub const CONFIG_MAP_NAMESPACE: &str = "knative-serving";
+/// Knative ConfigMaps document themselves under this key; it is never configuration.
+pub const EXAMPLE_KEY: &str = "_example";
 
-/// Shared, always-readable domain configuration.
+/// A configuration read from one ConfigMap; `Default` is what applies without it.
+pub trait ConfigMapConfig: Default + PartialEq + fmt::Debug + Send + Sync + 'static {
+    /// The ConfigMap's name in [`CONFIG_MAP_NAMESPACE`].
+    const NAME: &'static str;
+    type Error: fmt::Display;
+
+    fn from_data(data: &BTreeMap<String, String>) -> Result<Self, Self::Error>;
+}
+
+/// Shared, always-readable configuration of type `T`.
 #[derive(Debug, Default)]
-pub struct DomainSource {
-    state: Mutex<State>,
+pub struct ConfigMapSource<T> {
+    state: Mutex<State<T>>,
 }
 
 #[derive(Debug, Default)]
-struct State {
-    current: Arc<DomainConfig>,
+struct State<T> {
+    current: Arc<T>,
     /// During a (re)list: whether the ConfigMap was among the listed objects, so a
     /// ConfigMap deleted while the watch was down still falls back to the defaults.
     seen_in_relist: Option<bool>,
 }
 
-// === impl DomainSource ===
+// === impl ConfigMapSource ===
 
-impl DomainSource {
+impl<T: ConfigMapConfig> ConfigMapSource<T> {
     pub fn new() -> Arc<Self> {
-        Arc::new(Self::default())
+        Arc::new(Self {
+            state: Mutex::new(State {
+                current: Arc::new(T::default()),
+                seen_in_relist: None,
+            }),
+        })
     }
 
-    pub fn current(&self) -> Arc<DomainConfig> {
+    pub fn current(&self) -> Arc<T> {
         self.state.lock().current.clone()
     }
 
@@ -46,47 +66,48 @@ impl DomainSource {
                 return false;
             }
             watcher::Event::InitApply(cm) | watcher::Event::Apply(cm) => {
-                if !is_config_domain(cm) {
+                if !is_ours::<T>(cm) {
                     return false;
                 }
                 if let Some(seen) = state.seen_in_relist.as_mut() {
                     *seen = true;
                 }
-                match DomainConfig::from_config_map(cm) {
+                match T::from_data(&cm.data.clone().unwrap_or_default()) {
                     Ok(config) => config,
                     Err(error) => {
-                        tracing::warn!(%error, reason = error.metric_label(), "keeping the previous domain configuration");
+                        tracing::warn!(config_map = T::NAME, %error, "keeping the previous configuration");
                         return false;
                     }
                 }
             }
             watcher::Event::InitDone => match state.seen_in_relist.take() {
-                Some(false) => DomainConfig::default(),
+                Some(false) => T::default(),
                 _ => return false,
             },
-            watcher::Event::Delete(cm) if is_config_domain(cm) => DomainConfig::default(),
+            watcher::Event::Delete(cm) if is_ours::<T>(cm) => T::default(),
             watcher::Event::Delete(_) => return false,
         };
         if *state.current == next {
             return false;
         }
-        tracing::info!(config = ?next, "domain configuration changed");
+        tracing::info!(config_map = T::NAME, config = ?next, "configuration changed");
         state.current = Arc::new(next);
         true
     }
 
     /// Watches the ConfigMap, keeps `self` current, and yields `()` after every change
-    /// (a trigger to re-reconcile every Route). Watch errors are retried with backoff.
+    /// (a trigger to re-reconcile what depends on it). Watch errors are retried with
+    /// backoff.
     pub fn watch(self: Arc<Self>, client: Client) -> impl Stream<Item = ()> + Send + 'static {
         let api: Api<ConfigMap> = Api::namespaced(client, CONFIG_MAP_NAMESPACE);
-        let config = watcher::Config::default().fields(&format!("metadata.name={CONFIG_MAP_NAME}"));
+        let config = watcher::Config::default().fields(&format!("metadata.name={}", T::NAME));
         watcher(api, config)
             .default_backoff()
             .filter_map(move |event| {
                 let changed = match event {
                     Ok(event) => self.apply(&event),
                     Err(error) => {
-                        tracing::warn!(%error, "config-domain watch failed; retrying");
+                        tracing::warn!(config_map = T::NAME, %error, "watch failed; retrying");
                         false
                     }
                 };
@@ -95,8 +116,8 @@ impl DomainSource {
     }
 }
 
-fn is_config_domain(cm: &ConfigMap) -> bool {
-    cm.metadata.name.as_deref() == Some(CONFIG_MAP_NAME)
+fn is_ours<T: ConfigMapConfig>(cm: &ConfigMap) -> bool {
+    cm.metadata.name.as_deref() == Some(T::NAME)
         && cm
             .metadata
             .namespace
