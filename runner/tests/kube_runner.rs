@@ -16,8 +16,8 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube_support::{
-    cluster, condition, create, deployment, eventually, get_deployment, ports, ready_and_slices,
-    slices, start_runner, try_get,
+    Cluster, Runner, cluster, condition, create, deployment, eventually, get_deployment, ports,
+    ready_and_slices, slices, start_runner, try_get,
 };
 use serde_json::json;
 
@@ -61,22 +61,28 @@ async fn scale(client: &kube::Client, name: &str, replicas: i32) {
     .unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_deployment_runs_scales_and_is_deleted() {
+/// A cluster and a runner with Deployment `name` (the fixture container, its pid files
+/// in the returned directory) up: one ready replica, one EndpointSlice.
+async fn one_ready_replica(name: &str) -> (Cluster, tempfile::TempDir, Runner) {
     let c = cluster().await;
     let pid_dir = tempfile::tempdir().unwrap();
     create_config_map(&c.client).await;
     let runner = start_runner(&c.client);
     create(
         &c.client,
-        &deployment("hello", 1, fixture_container(pid_dir.path())),
+        &deployment(name, 1, fixture_container(pid_dir.path())),
     )
     .await;
-
     eventually("1 ready replica and 1 slice", || async {
-        (ready_and_slices(&c.client, "hello").await? == (1, 1)).then_some(())
+        (ready_and_slices(&c.client, name).await? == (1, 1)).then_some(())
     })
     .await;
+    (c, pid_dir, runner)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_runs_scales_and_is_deleted() {
+    let (c, pid_dir, runner) = one_ready_replica("hello").await;
     let d = get_deployment(&c.client, "hello").await;
     assert_eq!(condition(&d, "Available").unwrap().0, "True");
     assert!(condition(&d, "ReplicaFailure").is_none());
@@ -241,19 +247,7 @@ async fn a_missing_config_map_blocks_until_it_exists() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_runner_replaces_stale_slices_and_replicas() {
-    let c = cluster().await;
-    let pid_dir = tempfile::tempdir().unwrap();
-    create_config_map(&c.client).await;
-    let first = start_runner(&c.client);
-    create(
-        &c.client,
-        &deployment("survivor", 1, fixture_container(pid_dir.path())),
-    )
-    .await;
-    eventually("first runner's replica", || async {
-        (ready_and_slices(&c.client, "survivor").await? == (1, 1)).then_some(())
-    })
-    .await;
+    let (c, pid_dir, first) = one_ready_replica("survivor").await;
     let old_pid = pids_in(pid_dir.path())[0];
     let old_slice = slices(&c.client, "survivor").await[0]
         .metadata
