@@ -2,6 +2,9 @@
 //! the function receives, in one pass that leaves nothing borrowed behind (the result is
 //! a [`Plan`] the connection acts on).
 
+#[cfg(test)]
+mod tests;
+
 use std::mem::MaybeUninit;
 use std::sync::Arc;
 
