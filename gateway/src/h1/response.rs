@@ -210,6 +210,43 @@ mod tests {
         assert!(rewrite(raw, false).0.is_err());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic_and_complete_heads_rewrite_to_a_valid_head(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+            head_method in proptest::prelude::any::<bool>(),
+        ) {
+            let mut out = Vec::new();
+            if let Ok(Parsed::Complete(head)) = parse(&bytes, head_method, false, &mut out) {
+                proptest::prop_assert!(head.head_len <= bytes.len());
+                let mut headers = [httparse::EMPTY_HEADER; 256];
+                let mut response = httparse::Response::new(&mut headers);
+                let status = response.parse(&out);
+                proptest::prop_assert_eq!(status, Ok(httparse::Status::Complete(out.len())));
+            }
+        }
+
+        #[test]
+        fn end_to_end_fields_pass_in_order(
+            fields in proptest::collection::vec(("x-[a-z0-9]{1,10}", "[!-~]{1,20}"), 0..10),
+        ) {
+            let mut raw = String::from("HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n");
+            for (name, value) in &fields {
+                raw.push_str(&format!("{name}: {value}\r\n"));
+            }
+            raw.push_str("Content-Length: 0\r\n\r\n");
+            let mut out = Vec::new();
+            let parsed = parse(raw.as_bytes(), false, false, &mut out);
+            proptest::prop_assert!(matches!(parsed, Ok(Parsed::Complete(_))));
+            let mut expected = String::from("HTTP/1.1 200 OK\r\n");
+            for (name, value) in &fields {
+                expected.push_str(&format!("{name}: {value}\r\n"));
+            }
+            expected.push_str("Content-Length: 0\r\n\r\n");
+            proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), expected);
+        }
+    }
+
     #[test]
     fn passes_informational_heads_on() {
         let raw = b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\n";
