@@ -316,19 +316,7 @@ async fn get_ok(port: u16) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_template_change_rolls_out_new_env() {
-    let c = cluster().await;
-    let pid_dir = tempfile::tempdir().unwrap();
-    create_config_map(&c.client).await;
-    let runner = start_runner(&c.client);
-    create(
-        &c.client,
-        &deployment("rolling", 1, fixture_container(pid_dir.path())),
-    )
-    .await;
-    eventually("v1 ready", || async {
-        (ready_and_slices(&c.client, "rolling").await? == (1, 1)).then_some(())
-    })
-    .await;
+    let (c, pid_dir, runner) = one_ready_replica("rolling").await;
 
     let api: Api<Deployment> = Api::default_namespaced(c.client.clone());
     let mut container = fixture_container(pid_dir.path());
