@@ -90,12 +90,7 @@ async fn a_route_follows_splits_missing_targets_domains_and_deletion() {
         json!([{"revisionName": "hello-00009", "percent": 100}]),
     )
     .await;
-    let status = h
-        .wait_status("hello", |s| {
-            condition(s, "AllTrafficAssigned").is_some_and(|c| c.status == "False")
-        })
-        .await;
-    let assigned = condition(&status, "AllTrafficAssigned").unwrap();
+    let (status, assigned) = h.wait_unassigned("hello").await;
     assert_eq!(assigned.reason.as_deref(), Some("RevisionMissing"));
     assert_eq!(
         assigned.message.as_deref(),

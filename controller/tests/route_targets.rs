@@ -56,12 +56,7 @@ async fn a_missing_configuration_is_reported_by_name() {
         json!([{"configurationName": "nope", "percent": 100}]),
     )
     .await;
-    let status = h
-        .wait_status("hello", |s| {
-            condition(s, "AllTrafficAssigned").is_some_and(|c| c.status == "False")
-        })
-        .await;
-    let assigned = condition(&status, "AllTrafficAssigned").unwrap();
+    let (_, assigned) = h.wait_unassigned("hello").await;
     assert_eq!(assigned.reason.as_deref(), Some("ConfigurationMissing"));
     assert_eq!(
         assigned.message.as_deref(),

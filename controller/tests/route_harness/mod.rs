@@ -144,6 +144,18 @@ impl Harness {
         })
         .await
     }
+
+    /// Waits for `AllTrafficAssigned=False` on the Route; returns the status and that
+    /// condition.
+    pub(crate) async fn wait_unassigned(&self, name: &str) -> (RouteStatus, crds::Condition) {
+        let status = self
+            .wait_status(name, |s| {
+                condition(s, "AllTrafficAssigned").is_some_and(|c| c.status == "False")
+            })
+            .await;
+        let assigned = condition(&status, "AllTrafficAssigned").unwrap().clone();
+        (status, assigned)
+    }
 }
 
 pub(crate) fn condition<'a>(status: &'a RouteStatus, type_: &str) -> Option<&'a crds::Condition> {
