@@ -6,10 +6,10 @@
 use http::header::{CONNECTION, TE, TRANSFER_ENCODING, UPGRADE};
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Version};
 
-const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
-const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
-const PROXY_AUTHENTICATE: HeaderName = HeaderName::from_static("proxy-authenticate");
-const PROXY_AUTHORIZATION: HeaderName = HeaderName::from_static("proxy-authorization");
+pub(crate) const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+pub(crate) const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+pub(crate) const PROXY_AUTHENTICATE: HeaderName = HeaderName::from_static("proxy-authenticate");
+pub(crate) const PROXY_AUTHORIZATION: HeaderName = HeaderName::from_static("proxy-authorization");
 
 /// Whether the request asks for an HTTP/1.1 protocol upgrade (e.g. WebSocket).
 pub(crate) fn wants_upgrade<B>(request: &Request<B>) -> bool {

@@ -13,10 +13,15 @@ pub(crate) const REVISION: HeaderName = HeaderName::from_static("knative-serving
 /// The namespace of that revision.
 pub(crate) const NAMESPACE: HeaderName = HeaderName::from_static("knative-serving-namespace");
 
-/// Whether `name` is reserved for the platform. Header names are stored lower case.
-pub(crate) fn is_internal(name: &HeaderName) -> bool {
-    let name = name.as_str();
-    name.starts_with("k-") || name.starts_with("knative-serving-")
+/// Whether a header name (any case) is reserved for the platform.
+pub(crate) fn is_internal_name(name: &[u8]) -> bool {
+    [&b"k-"[..], b"knative-serving-"].iter().any(|prefix| {
+        name.len() >= prefix.len() && name[..prefix.len()].eq_ignore_ascii_case(prefix)
+    })
+}
+
+fn is_internal(name: &HeaderName) -> bool {
+    is_internal_name(name.as_str().as_bytes())
 }
 
 /// Removes every internal header. Allocates only when there is something to remove.

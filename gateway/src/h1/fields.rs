@@ -1,6 +1,9 @@
 //! Header fields as raw bytes: which ones the proxy cares about, comma-separated lists,
 //! and writing lines into an outgoing head.
 
+use crate::hop_by_hop::{KEEP_ALIVE, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, PROXY_CONNECTION};
+use crate::internal_headers::{TAG, is_internal_name};
+
 /// The header fields the fast path treats specially; everything else is `Other`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Field {
@@ -12,7 +15,7 @@ pub(super) enum Field {
     Expect,
     Te,
     /// `Keep-Alive`, `Proxy-Connection`, `Proxy-Authenticate`, `Proxy-Authorization`:
-    /// always dropped.
+    /// always dropped (the names `crate::hop_by_hop` drops on the hyper path).
     HopByHop,
     /// `Knative-Serving-Tag`: read for routing, then dropped like every internal header.
     Tag,
@@ -35,37 +38,35 @@ pub(super) fn classify(name: &str) -> Field {
         7 if is("upgrade") => Field::Upgrade,
         9 if is("forwarded") => Field::Forwarded,
         10 if is("connection") => Field::Connection,
-        10 if is("keep-alive") => Field::HopByHop,
+        10 if is(KEEP_ALIVE.as_str()) => Field::HopByHop,
         14 if is("content-length") => Field::ContentLength,
         15 if is("x-forwarded-for") => Field::XForwardedFor,
-        16 if is("proxy-connection") => Field::HopByHop,
+        16 if is(PROXY_CONNECTION.as_str()) => Field::HopByHop,
         17 if is("transfer-encoding") => Field::TransferEncoding,
         17 if is("x-forwarded-proto") => Field::XForwardedProto,
-        18 if is("proxy-authenticate") => Field::HopByHop,
-        19 if is("proxy-authorization") => Field::HopByHop,
-        19 if is("knative-serving-tag") => Field::Tag,
+        18 if is(PROXY_AUTHENTICATE.as_str()) => Field::HopByHop,
+        19 if is(PROXY_AUTHORIZATION.as_str()) => Field::HopByHop,
+        19 if is(TAG.as_str()) => Field::Tag,
         _ => Field::Other,
     };
-    if field == Field::Other && is_internal(name.as_bytes()) {
+    if field == Field::Other && is_internal_name(name.as_bytes()) {
         return Field::Internal;
     }
     field
 }
 
-/// Whether `name` is reserved for the platform (`K-*`, `Knative-Serving-*`).
-fn is_internal(name: &[u8]) -> bool {
-    let starts = |prefix: &[u8]| {
-        name.len() >= prefix.len() && name[..prefix.len()].eq_ignore_ascii_case(prefix)
-    };
-    starts(b"k-") || starts(b"knative-serving-")
-}
-
-/// Whether a `Connection` line among `headers` names `name` (making it hop-by-hop).
-pub(super) fn named_by_connection(name: &str, headers: &[httparse::Header<'_>]) -> bool {
+/// Whether a `Connection` line among `headers` (of `kinds`) names `name`, making it
+/// hop-by-hop.
+pub(super) fn named_by_connection(
+    name: &str,
+    headers: &[httparse::Header<'_>],
+    kinds: &[Field],
+) -> bool {
     headers
         .iter()
-        .filter(|h| classify(h.name) == Field::Connection)
-        .flat_map(|h| ListItems::new(h.value))
+        .zip(kinds)
+        .filter(|(_, kind)| **kind == Field::Connection)
+        .flat_map(|(h, _)| ListItems::new(h.value))
         .any(|token| token.eq_ignore_ascii_case(name.as_bytes()))
 }
 
@@ -77,12 +78,17 @@ pub(super) fn push_header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     out.extend_from_slice(b"\r\n");
 }
 
-/// Writes the values of every `field` line, each followed by `", "`, so the caller's own
-/// item completes the folded list.
-pub(super) fn push_existing(out: &mut Vec<u8>, headers: &[httparse::Header<'_>], field: Field) {
-    for header in headers {
+/// Writes the values of every `field` line (`kinds` classifies `headers`), each
+/// followed by `", "`, so the caller's own item completes the folded list.
+pub(super) fn push_existing(
+    out: &mut Vec<u8>,
+    headers: &[httparse::Header<'_>],
+    kinds: &[Field],
+    field: Field,
+) {
+    for (header, kind) in headers.iter().zip(kinds) {
         let value = header.value.trim_ascii();
-        if !value.is_empty() && classify(header.name) == field {
+        if !value.is_empty() && *kind == field {
             out.extend_from_slice(value);
             out.extend_from_slice(b", ");
         }

@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use super::fields::{self, Field, ListItems};
 use crate::forwarded::ClientForwarding;
 use crate::framing::{MAX_HEAD_BYTES, MAX_HEADERS, is_chunked_last, parse_content_length};
+use crate::internal_headers::{NAMESPACE, REVISION};
 use crate::pool::Http1Endpoint;
 use crate::proxy::{Proxy, Target};
 use crate::proxy_error::ProxyError;
@@ -67,8 +68,9 @@ pub(super) struct RequestFraming {
 }
 
 /// What one pass over the header lines found.
-#[derive(Default)]
 struct Scan<'a> {
+    /// Each header line's kind, by index: classified once, read again when writing.
+    kinds: [Field; MAX_HEADERS],
     host: Option<&'a [u8]>,
     tag: Option<&'a [u8]>,
     content_length: Option<u64>,
@@ -168,10 +170,25 @@ pub(super) fn plan(
 }
 
 fn scan<'a>(headers: &[httparse::Header<'a>]) -> Scan<'a> {
-    let mut scan = Scan::default();
-    for header in headers {
+    let mut scan = Scan {
+        kinds: [Field::Other; MAX_HEADERS],
+        host: None,
+        tag: None,
+        content_length: None,
+        transfer_encoding: None,
+        close: false,
+        handoff: false,
+        ambiguous: false,
+        names_headers: false,
+        forwarded: false,
+        x_forwarded_for: false,
+        x_forwarded_proto: false,
+        te_trailers: false,
+    };
+    for (header, kind) in headers.iter().zip(&mut scan.kinds) {
         let value = header.value;
-        match fields::classify(header.name) {
+        *kind = fields::classify(header.name);
+        match *kind {
             Field::Host => {
                 if scan.host.replace(value.trim_ascii()).is_some() {
                     scan.ambiguous = true;
@@ -227,10 +244,12 @@ fn write_upstream_head(
     out.push(b' ');
     out.extend_from_slice(path.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\n");
-    for header in headers {
-        let keep = match fields::classify(header.name) {
-            Field::Host | Field::ContentLength | Field::Other => {
-                !(scan.names_headers && fields::named_by_connection(header.name, headers))
+    let kinds = &scan.kinds[..headers.len()];
+    for (header, kind) in headers.iter().zip(kinds) {
+        let keep = match kind {
+            // A client's own X-Forwarded-Proto stands (the hyper path keeps it too).
+            Field::Host | Field::ContentLength | Field::XForwardedProto | Field::Other => {
+                !(scan.names_headers && fields::named_by_connection(header.name, headers, kinds))
             }
             _ => false,
         };
@@ -244,28 +263,22 @@ fn write_upstream_head(
     // Earlier hops' lists are folded into one line with ours appended.
     out.extend_from_slice(b"forwarded: ");
     if scan.forwarded {
-        fields::push_existing(out, headers, Field::Forwarded);
+        fields::push_existing(out, headers, kinds, Field::Forwarded);
     }
     client.push_element(out, host);
     out.extend_from_slice(b"\r\nx-forwarded-for: ");
     if scan.x_forwarded_for {
-        fields::push_existing(out, headers, Field::XForwardedFor);
+        fields::push_existing(out, headers, kinds, Field::XForwardedFor);
     }
     out.extend_from_slice(client.client_address());
     out.extend_from_slice(b"\r\n");
-    if scan.x_forwarded_proto {
-        for header in headers {
-            if fields::classify(header.name) == Field::XForwardedProto {
-                fields::push_header(out, header.name.as_bytes(), header.value);
-            }
-        }
-    } else {
+    if !scan.x_forwarded_proto {
         out.extend_from_slice(b"x-forwarded-proto: http\r\n");
     }
-    fields::push_header(out, b"knative-serving-revision", target.name.as_bytes());
+    fields::push_header(out, REVISION.as_str().as_bytes(), target.name.as_bytes());
     fields::push_header(
         out,
-        b"knative-serving-namespace",
+        NAMESPACE.as_str().as_bytes(),
         target.namespace.as_bytes(),
     );
     out.extend_from_slice(b"\r\n");

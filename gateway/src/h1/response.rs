@@ -78,8 +78,11 @@ pub(super) fn parse(
     let mut chunked = None;
     let mut close = version == 0;
     let mut names_headers = false;
-    for header in headers {
-        match fields::classify(header.name) {
+    // Classified once, read again when writing.
+    let mut kinds = [Field::Other; MAX_HEADERS];
+    for (header, kind) in headers.iter().zip(&mut kinds) {
+        *kind = fields::classify(header.name);
+        match *kind {
             Field::ContentLength => match parse_content_length(header.value) {
                 Some(n) if content_length.is_none_or(|m| m == n) => content_length = Some(n),
                 _ => return Err("invalid Content-Length"),
@@ -115,11 +118,12 @@ pub(super) fn parse(
 
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(status_line_rest(buf));
-    for header in headers {
-        let keep = match fields::classify(header.name) {
+    let kinds = &kinds[..headers.len()];
+    for (header, kind) in headers.iter().zip(kinds) {
+        let keep = match kind {
             Field::ContentLength => !drop_length,
             Field::Connection | Field::HopByHop | Field::Upgrade | Field::Te => false,
-            _ => !(names_headers && fields::named_by_connection(header.name, headers)),
+            _ => !(names_headers && fields::named_by_connection(header.name, headers, kinds)),
         };
         if keep {
             fields::push_header(out, header.name.as_bytes(), header.value);
