@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 
-use super::exchange::{Exchange, ExchangeError, Progress};
+use super::exchange::{ExchangeError, Progress, exchange};
 use super::local;
 use super::request::{self, Answer, Forward, Plan};
 use crate::forwarded::ClientForwarding;
@@ -153,18 +153,18 @@ impl Connection {
         rearm(&mut self.request_timer, target.deadline, TIMER_SLACK);
         let mut progress = Progress::default();
         let outcome = {
-            let exchange = Exchange {
-                client: &mut self.stream,
-                client_input: &mut self.input,
-                upstream_input: &mut self.upstream_input,
-                output: &mut self.output,
-                endpoint: &endpoint,
+            let exchange = exchange(
+                &mut self.stream,
+                &mut self.input,
+                &mut self.upstream_input,
+                &mut self.output,
+                &endpoint,
                 request,
-                progress: &mut progress,
-            };
+                &mut progress,
+            );
             tokio::select! {
                 biased;
-                outcome = exchange.run() => Some(outcome),
+                outcome = exchange => Some(outcome),
                 () = self.request_timer.as_mut() => None,
             }
         };

@@ -14,18 +14,6 @@ use super::response::{self, BodyFraming, Parsed};
 use crate::framing::ChunkedBody;
 use crate::pool::{Http1Endpoint, RawConnection, UpstreamError};
 
-pub(super) struct Exchange<'a> {
-    pub(super) client: &'a mut TcpStream,
-    /// The client's unread bytes: the body (or part of it), maybe the next request.
-    pub(super) client_input: &'a mut BytesMut,
-    pub(super) upstream_input: &'a mut BytesMut,
-    /// Holds the function's head on entry.
-    pub(super) output: &'a mut Vec<u8>,
-    pub(super) endpoint: &'a Http1Endpoint,
-    pub(super) request: RequestFraming,
-    pub(super) progress: &'a mut Progress,
-}
-
 /// How far the exchange got, for whoever ends it early.
 #[derive(Debug)]
 pub(super) struct Progress {
@@ -68,57 +56,57 @@ enum Failure {
     Other(ExchangeError),
 }
 
-impl Exchange<'_> {
-    pub(super) async fn run(self) -> Result<ExchangeEnd, ExchangeError> {
-        let Self {
-            client,
-            client_input,
-            upstream_input,
-            output,
-            endpoint,
-            request,
-            progress,
-        } = self;
-        // Body bytes already read go out with the head, in one write.
-        let buffered = relay::take_buffered(client_input, request.body_len, output);
-        let unsent_body = request.body_len - buffered;
-        let mut upstream = endpoint
-            .checkout_raw()
-            .await
-            .map_err(ExchangeError::Upstream)?;
-        upstream_input.clear();
-        let mut io = Io {
-            client,
-            upstream: &mut upstream,
-            upstream_input,
-            output,
-            progress,
-        };
-        loop {
-            match io.send_and_read_head(unsent_body, request).await {
-                Ok(head) => {
-                    let body = io.relay_response(head).await?;
-                    let status = io.progress.status;
-                    if head.keep_alive && body.clean {
-                        endpoint.checkin_raw(upstream.stream);
-                    }
-                    return Ok(ExchangeEnd {
-                        status,
-                        close_client: head.body == BodyFraming::UntilClose,
-                    });
+/// Runs one exchange with `endpoint`. `output` holds the function's head on entry;
+/// `client_input` holds the client's unread bytes (the body, or part of it, maybe the
+/// next request).
+pub(super) async fn exchange(
+    client: &mut TcpStream,
+    client_input: &mut BytesMut,
+    upstream_input: &mut BytesMut,
+    output: &mut Vec<u8>,
+    endpoint: &Http1Endpoint,
+    request: RequestFraming,
+    progress: &mut Progress,
+) -> Result<ExchangeEnd, ExchangeError> {
+    // Body bytes already read go out with the head, in one write.
+    let buffered = relay::take_buffered(client_input, request.body_len, output);
+    let unsent_body = request.body_len - buffered;
+    let upstream = endpoint
+        .checkout_raw()
+        .await
+        .map_err(ExchangeError::Upstream)?;
+    upstream_input.clear();
+    let mut io = Io {
+        client,
+        upstream,
+        upstream_input,
+        output,
+        progress,
+    };
+    loop {
+        match io.send_and_read_head(unsent_body, request).await {
+            Ok(head) => {
+                let clean = io.relay_response(head).await?;
+                let status = io.progress.status;
+                if head.keep_alive && clean {
+                    endpoint.checkin_raw(io.upstream.stream);
                 }
-                // The request can be sent again only if all of it is still at hand.
-                Err(Failure::Socket(_)) if io.upstream.reused && unsent_body == 0 => {
-                    *io.upstream = endpoint
-                        .connect_raw()
-                        .await
-                        .map_err(ExchangeError::Upstream)?;
-                }
-                Err(Failure::Socket(error)) => {
-                    return Err(ExchangeError::Upstream(UpstreamError::Io(error)));
-                }
-                Err(Failure::Other(error)) => return Err(error),
+                return Ok(ExchangeEnd {
+                    status,
+                    close_client: head.body == BodyFraming::UntilClose,
+                });
             }
+            // The request can be sent again only if all of it is still at hand.
+            Err(Failure::Socket(_)) if io.upstream.reused && unsent_body == 0 => {
+                io.upstream = endpoint
+                    .connect_raw()
+                    .await
+                    .map_err(ExchangeError::Upstream)?;
+            }
+            Err(Failure::Socket(error)) => {
+                return Err(ExchangeError::Upstream(UpstreamError::Io(error)));
+            }
+            Err(Failure::Other(error)) => return Err(error),
         }
     }
 }
@@ -126,16 +114,10 @@ impl Exchange<'_> {
 /// The sockets and buffers of one exchange.
 struct Io<'a> {
     client: &'a mut TcpStream,
-    upstream: &'a mut RawConnection,
+    upstream: RawConnection,
     upstream_input: &'a mut BytesMut,
     output: &'a mut Vec<u8>,
     progress: &'a mut Progress,
-}
-
-/// What relaying the response body left behind.
-struct BodyEnd {
-    /// The body ended exactly where the function stopped sending.
-    clean: bool,
 }
 
 impl Io<'_> {
@@ -225,11 +207,12 @@ impl Io<'_> {
     }
 
     /// Sends the rewritten head (already in the output buffer) with the body bytes read
-    /// so far, then the rest of the body.
+    /// so far, then the rest of the body; returns whether the body ended exactly where
+    /// the function stopped sending (so the socket may carry another request).
     async fn relay_response(
         &mut self,
         head: response::ResponseHead,
-    ) -> Result<BodyEnd, ExchangeError> {
+    ) -> Result<bool, ExchangeError> {
         self.progress.status = StatusCode::from_u16(head.status).unwrap_or(StatusCode::BAD_GATEWAY);
         self.upstream_input.advance(head.head_len);
         enum Rest {
@@ -280,8 +263,7 @@ impl Io<'_> {
                 .await
                 .map(|()| false),
         };
-        let clean = relayed.map_err(|_| ExchangeError::Aborted)?;
-        Ok(BodyEnd { clean })
+        relayed.map_err(|_| ExchangeError::Aborted)
     }
 
     async fn write_client(&mut self) -> Result<(), Failure> {
