@@ -12,8 +12,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use fnmesh_bench::percentile;
 use futures::StreamExt;
-use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
+use kube::api::{DynamicObject, ListParams, PostParams};
 use kube::runtime::watcher;
 use tokio::sync::Mutex;
 
@@ -69,21 +70,8 @@ fn rss_kib(pid: u32) -> anyhow::Result<u64> {
         .context("VmRSS")
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
 async fn run(url: &str, count: usize, pid: u32) -> anyhow::Result<()> {
-    let client = kube::Client::try_from(kube::Config::new(url.parse()?))?;
-    let ar = ApiResource {
-        group: "serving.knative.dev".into(),
-        version: "v1".into(),
-        api_version: "serving.knative.dev/v1".into(),
-        kind: "Service".into(),
-        plural: "services".into(),
-    };
-    let api: Api<DynamicObject> = Api::namespaced_with(client, "default", &ar);
+    let api = fnmesh_bench::services(url)?;
     let rss_empty = rss_kib(pid)?;
 
     // The watcher records when each object's ADDED event arrives.

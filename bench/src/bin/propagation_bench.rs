@@ -12,7 +12,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
+use kube::api::{Patch, PatchParams};
 
 fn get(conn: &mut BufReader<TcpStream>, host: &str) -> anyhow::Result<String> {
     write!(conn.get_mut(), "GET / HTTP/1.1\r\nHost: {host}\r\n\r\n")?;
@@ -43,15 +43,7 @@ async fn main() -> anyhow::Result<()> {
         bail!("usage: propagation-bench <api url> <ingress> <service> <rev-a> <rev-b> [N]");
     };
     let n: usize = rest.first().map_or(Ok(20), |s| s.parse())?;
-    let client = kube::Client::try_from(kube::Config::new(api_url.parse()?))?;
-    let ar = ApiResource {
-        group: "serving.knative.dev".into(),
-        version: "v1".into(),
-        api_version: "serving.knative.dev/v1".into(),
-        kind: "Service".into(),
-        plural: "services".into(),
-    };
-    let api: Api<DynamicObject> = Api::namespaced_with(client, "default", &ar);
+    let api = fnmesh_bench::services(api_url)?;
     let host = format!("{service}.default.example.com");
     let mut conn = BufReader::new(TcpStream::connect(ingress).context("ingress")?);
     conn.get_ref().set_nodelay(true)?;
@@ -93,7 +85,7 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     samples.sort();
-    let at = |p: f64| samples[((samples.len() - 1) as f64 * p).round() as usize];
+    let at = |p: f64| fnmesh_bench::percentile(&samples, p);
     println!(
         "traffic change propagation over {} flips: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         samples.len(),
