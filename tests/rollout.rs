@@ -65,23 +65,13 @@ fn share_of(split: &[(String, i64)], revision: &str) -> i64 {
 #[test]
 fn a_new_revision_takes_traffic_gradually_over_the_rollout_duration() {
     let f = Fnmesh::start();
-    let out = f.kubectl_stdin(&["apply", "-f", "-"], &manifest("one"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    f.apply(&manifest("one"));
     eventually(Duration::from_secs(60), "hello-00001 serving", || {
         let svc = f.get_json(&["get", "ksvc", "hello"]);
         (split(&svc) == [("hello-00001".to_string(), 100)]).then_some(())
     });
 
-    let out = f.kubectl_stdin(&["apply", "-f", "-"], &manifest("two"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    f.apply(&manifest("two"));
 
     // Watch the split until the new revision has everything.
     let mut seen: Vec<Vec<(String, i64)>> = Vec::new();

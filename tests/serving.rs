@@ -66,12 +66,7 @@ fn hello_turns_ready_answers_and_rolls_out_new_revisions() {
     let changed = std::fs::read_to_string(example("hello.yaml"))
         .expect("example")
         .replace("value: fnmesh", "value: again");
-    let out = f.kubectl_stdin(&["apply", "-f", "-"], &changed);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    f.apply(&changed);
     let body = wait_served_by(&f, "hello.default.example.com", "hello-00002");
     assert!(body.contains("Hello again!"), "{body}");
 
@@ -154,12 +149,7 @@ spec:
       containers:
         - command: [\"sh\", \"-c\", \"echo 'cannot open database' >&2; exit 3\"]
 ";
-    let out = f.kubectl_stdin(&["apply", "-f", "-"], manifest);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    f.apply(manifest);
     let rev = wait_ready(&f, "revision", "crash-00001", "False");
     let msg = condition(&rev, "Ready")
         .map(|c| c["message"].to_string())
@@ -188,12 +178,7 @@ spec:
       containers:
         - image: ghcr.io/knative/helloworld-go:latest
 ";
-    let out = f.kubectl_stdin(&["apply", "-f", "-"], manifest);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    f.apply(manifest);
     let rev = wait_ready(&f, "revision", "image-only-00001", "False");
     let text = rev["status"].to_string();
     assert!(text.contains("command"), "{text}");
