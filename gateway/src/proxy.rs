@@ -38,7 +38,7 @@ pub(crate) struct Target {
     pub(crate) deadline: Instant,
     pub(crate) name: HeaderValue,
     pub(crate) namespace: HeaderValue,
-    pub(crate) endpoint: Option<(Arc<Http1Endpoint>, Authority)>,
+    pub(crate) endpoint: Option<Arc<Http1Endpoint>>,
 }
 
 impl Proxy {
@@ -99,15 +99,9 @@ impl Proxy {
         let index = snapshot.table.resolve(host, tag, fastrand::u64(..))?;
         let revision = snapshot.table.compiled(index);
         let runtime = &snapshot.revisions[index];
-        let endpoint = match revision.authorities.len() {
+        let endpoint = match runtime.upstreams.len() {
             0 => None,
-            n => {
-                let i = runtime.next_endpoint(n);
-                Some((
-                    Arc::clone(&runtime.upstreams[i]),
-                    revision.authorities[i].clone(),
-                ))
-            }
+            n => Some(Arc::clone(&runtime.upstreams[runtime.next_endpoint(n)])),
         };
         Some(Target {
             metrics: Arc::clone(&runtime.metrics),
@@ -127,7 +121,7 @@ impl Proxy {
         host: &HeaderValue,
         target: &Target,
     ) -> Result<Response<ProxyBody>, ProxyError> {
-        let Some((upstream, authority)) = &target.endpoint else {
+        let Some(upstream) = &target.endpoint else {
             return Err(ProxyError::NoEndpoints(target.label()));
         };
         // An h2c upstream cannot take an HTTP/1.1 upgrade; it then sees a plain request.
@@ -153,9 +147,9 @@ impl Proxy {
                     .map(|(response, lease)| (response, Some(lease))),
                 Protocol::H2c => {
                     let host = Authority::try_from(host.as_bytes()).ok();
-                    let sent = self
-                        .pool
-                        .send_h2c(upstream.addr(), authority, host, request);
+                    let sent =
+                        self.pool
+                            .send_h2c(upstream.addr(), upstream.authority(), host, request);
                     sent.await.map(|response| (response, None))
                 }
             }

@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use std::collections::HashSet;
 
 use http::HeaderValue;
-use http::uri::Authority;
 
 use crate::host::{host_key, is_dns_label, is_valid_host};
 use crate::revision::{Revision, RevisionKey};
@@ -137,7 +136,6 @@ struct CompiledRoute {
 #[derive(Debug)]
 pub(crate) struct CompiledRevision {
     pub(crate) spec: Revision,
-    pub(crate) authorities: Box<[Authority]>,
     pub(crate) name_header: HeaderValue,
     pub(crate) namespace_header: HeaderValue,
 }
@@ -296,7 +294,6 @@ impl CompiledRevision {
             return Err(RouteTableError::ZeroTimeout(key));
         }
         let mut seen = HashSet::new();
-        let mut authorities = Vec::with_capacity(spec.endpoints.len());
         for endpoint in &spec.endpoints {
             if !seen.insert(*endpoint) {
                 return Err(RouteTableError::DuplicateEndpoint {
@@ -304,13 +301,9 @@ impl CompiledRevision {
                     endpoint: *endpoint,
                 });
             }
-            let authority = Authority::try_from(endpoint.to_string())
-                .expect("a socket address is a valid authority");
-            authorities.push(authority);
         }
         Ok(Self {
             spec,
-            authorities: authorities.into(),
             name_header,
             namespace_header,
         })

@@ -154,7 +154,7 @@ pub(super) fn plan(
     if target.protocol == Protocol::H2c {
         return Plan::Handoff;
     }
-    let Some((endpoint, _)) = target.endpoint.take() else {
+    let Some(endpoint) = target.endpoint.take() else {
         return Plan::Answer(Answer {
             error: ProxyError::NoEndpoints(target.label()),
             target: Some(target),

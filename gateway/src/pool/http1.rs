@@ -19,6 +19,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll, Waker};
 
+use http::uri::Authority;
 use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::{Builder, SendRequest};
@@ -43,6 +44,8 @@ pub(super) const IDLE_SECS: u32 = 40;
 #[derive(Debug)]
 pub(crate) struct Http1Endpoint {
     addr: SocketAddr,
+    /// `addr` as an h2c `:authority` when the request names no host, built once.
+    authority: Authority,
     idle: IdleLists<Connection>,
     pub(super) raw_idle: IdleLists<TcpStream>,
 }
@@ -72,6 +75,8 @@ impl Http1Endpoint {
     pub(crate) fn new(addr: SocketAddr) -> Self {
         Self {
             addr,
+            authority: Authority::try_from(addr.to_string())
+                .expect("a socket address is a valid authority"),
             idle: IdleLists::new(),
             raw_idle: IdleLists::new(),
         }
@@ -79,6 +84,10 @@ impl Http1Endpoint {
 
     pub(crate) fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    pub(crate) fn authority(&self) -> &Authority {
+        &self.authority
     }
 
     /// Sends `request` (origin-form URI, `Host` set) over an idle connection, or a new
