@@ -21,6 +21,9 @@ pub struct GatewayConfig {
     metrics: GatewayMetrics,
     /// Serialises writers only (metric series bookkeeping); readers never touch it.
     store_lock: Mutex<()>,
+    /// Plain HTTP/1.1 takes the byte-level fast path (`crate::h1`); off, hyper serves
+    /// every connection.
+    http1_fast_path: bool,
 }
 
 /// A table plus the per-revision runtime state that goes with it, aligned by revision
@@ -51,7 +54,21 @@ impl GatewayConfig {
             current: ArcSwap::from_pointee(snapshot),
             metrics,
             store_lock: Mutex::new(()),
+            http1_fast_path: true,
         }
+    }
+
+    /// Serves every connection through hyper, the reference path, instead of taking
+    /// the HTTP/1.1 fast path for plain requests. Both apply the same header policy;
+    /// this exists to compare them and to rule the fast path out when debugging.
+    #[must_use]
+    pub fn without_http1_fast_path(mut self) -> Self {
+        self.http1_fast_path = false;
+        self
+    }
+
+    pub(crate) fn http1_fast_path(&self) -> bool {
+        self.http1_fast_path
     }
 
     /// Publishes `table`; the next request routes by it. In-flight requests finish on

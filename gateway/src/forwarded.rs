@@ -1,14 +1,10 @@
-//! Telling the function who called: RFC 7239 `Forwarded` plus the de-facto
-//! `X-Forwarded-For` / `X-Forwarded-Proto`, as Knative's runtime contract promises.
-//! Earlier hops' values are kept and ours appended, so a chain of proxies stays visible.
+//! This hop's view of the client, for telling the function who called: the RFC 7239
+//! `Forwarded` element and the `X-Forwarded-For` item the header policy
+//! (`crate::head_policy`) appends to earlier hops' lists.
 
 use std::net::IpAddr;
 
-use http::header::FORWARDED;
-use http::{HeaderMap, HeaderName, HeaderValue};
-
-const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
-const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+use http::HeaderValue;
 
 /// This hop's view of one client connection, formatted once per connection rather
 /// than once per request.
@@ -35,25 +31,6 @@ impl ClientForwarding {
         }
     }
 
-    /// Adds this hop's forwarding headers for a request to `host`.
-    pub(crate) fn add_headers(&self, headers: &mut HeaderMap, host: &str) {
-        let mut element = Vec::with_capacity(self.forwarded_for.len() + host.len() + 20);
-        self.push_element(&mut element, host);
-        let element = String::from_utf8(element).expect("built from str pieces");
-        append_list(headers, FORWARDED, element);
-
-        if headers.contains_key(X_FORWARDED_FOR) {
-            let item = self.x_forwarded_for.to_str().unwrap_or_default().to_owned();
-            append_list(headers, X_FORWARDED_FOR, item);
-        } else {
-            headers.insert(X_FORWARDED_FOR, self.x_forwarded_for.clone());
-        }
-
-        if !headers.contains_key(X_FORWARDED_PROTO) {
-            headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
-        }
-    }
-
     /// Appends this hop's `Forwarded` element for a request to `host`.
     pub(crate) fn push_element(&self, out: &mut Vec<u8>, host: &str) {
         out.extend_from_slice(self.forwarded_for.as_bytes());
@@ -65,26 +42,6 @@ impl ClientForwarding {
     /// The client address as an `X-Forwarded-For` item.
     pub(crate) fn client_address(&self) -> &[u8] {
         self.x_forwarded_for.as_bytes()
-    }
-}
-
-/// Appends `item` to the comma-separated list in `name`, folding repeated lines into one.
-fn append_list(headers: &mut HeaderMap, name: HeaderName, item: String) {
-    let list = if headers.contains_key(&name) {
-        let mut list = String::new();
-        for existing in headers.get_all(&name) {
-            if let Ok(existing) = existing.to_str() {
-                list.push_str(existing);
-                list.push_str(", ");
-            }
-        }
-        list.push_str(&item);
-        list
-    } else {
-        item
-    };
-    if let Ok(value) = HeaderValue::try_from(list) {
-        headers.insert(name, value);
     }
 }
 
@@ -111,43 +68,29 @@ fn push_token_or_quoted(out: &mut Vec<u8>, value: &str) {
 mod tests {
     use super::*;
 
-    fn add_forwarding_headers(headers: &mut HeaderMap, client: IpAddr, host: &str) {
-        ClientForwarding::new(client).add_headers(headers, host);
+    fn element(client: &str, host: &str) -> String {
+        let mut out = Vec::new();
+        ClientForwarding::new(client.parse().unwrap()).push_element(&mut out, host);
+        String::from_utf8(out).unwrap()
     }
 
     #[test]
-    fn adds_headers_to_a_fresh_request() {
-        let mut headers = HeaderMap::new();
-        add_forwarding_headers(
-            &mut headers,
-            "10.0.0.7".parse().unwrap(),
-            "hello.default.example.com",
-        );
+    fn an_element_names_the_client_host_and_proto() {
         assert_eq!(
-            headers["forwarded"],
+            element("10.0.0.7", "hello.default.example.com"),
             "for=10.0.0.7;host=hello.default.example.com;proto=http"
         );
-        assert_eq!(headers["x-forwarded-for"], "10.0.0.7");
-        assert_eq!(headers["x-forwarded-proto"], "http");
     }
 
     #[test]
-    fn appends_to_earlier_hops_and_quotes_what_needs_it() {
-        let mut headers = HeaderMap::new();
-        headers.insert("forwarded", "for=192.0.2.1".parse().unwrap());
-        headers.append("x-forwarded-for", "192.0.2.1".parse().unwrap());
-        headers.append("x-forwarded-for", "192.0.2.2".parse().unwrap());
-        headers.insert("x-forwarded-proto", "https".parse().unwrap());
-        add_forwarding_headers(
-            &mut headers,
-            "::1".parse().unwrap(),
-            "hello.example.com:8080",
+    fn ipv6_nodes_and_hosts_that_are_not_tokens_are_quoted() {
+        assert_eq!(
+            element("::1", "hello.example.com:8080"),
+            r#"for="[::1]";host="hello.example.com:8080";proto=http"#
         );
         assert_eq!(
-            headers["forwarded"],
-            r#"for=192.0.2.1, for="[::1]";host="hello.example.com:8080";proto=http"#
+            element("10.0.0.7", r#"a"b\c"#),
+            r#"for=10.0.0.7;host="a\"b\\c";proto=http"#
         );
-        assert_eq!(headers["x-forwarded-for"], "192.0.2.1, 192.0.2.2, ::1");
-        assert_eq!(headers["x-forwarded-proto"], "https");
     }
 }

@@ -18,14 +18,10 @@ mod tests;
 
 use bytes::{Buf, BytesMut};
 
+use crate::head_policy::{MAX_HEAD_BYTES, MAX_HEADERS, Refusal, RequestBody, RequestScan};
+
 pub(crate) use chunked::ChunkedBody;
 pub(crate) use guard::FramingGuard;
-
-/// Header block limit; the proxy's hyper server is configured with the same limit and
-/// answers 431 beyond it.
-pub(crate) const MAX_HEAD_BYTES: usize = 64 * 1024;
-/// Header count limit, shared with hyper for the same reason.
-pub(crate) const MAX_HEADERS: usize = 128;
 
 /// A head hyper answers with `400 Bad Request` (invalid `Content-Length`).
 const REJECTED_HEAD: &[u8] = b"GET / HTTP/1.1\r\ncontent-length: ambiguous-framing\r\n\r\n";
@@ -197,6 +193,7 @@ fn vet(state: &mut State, data: &[u8]) -> (usize, Stop) {
 }
 
 /// Parses one head. `Ok(None)`: incomplete; `Err`: not something to second-guess hyper on.
+/// The framing decision is the shared policy's, the one the fast path makes.
 fn inspect_head(buf: &[u8]) -> Result<Option<(usize, HeadFraming)>, ()> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut request = httparse::Request::new(&mut headers);
@@ -205,52 +202,24 @@ fn inspect_head(buf: &[u8]) -> Result<Option<(usize, HeadFraming)>, ()> {
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(_) => return Err(()),
     };
-    let mut content_length: Option<u64> = None;
-    let mut transfer_encoding: Option<&[u8]> = None;
-    let mut upgrade = request.method == Some("CONNECT");
-    for header in request.headers.iter() {
-        if header.name.eq_ignore_ascii_case("content-length") {
-            let Some(value) = parse_content_length(header.value) else {
-                return Ok(Some((len, HeadFraming::Ambiguous)));
-            };
-            if content_length.is_some_and(|previous| previous != value) {
-                return Ok(Some((len, HeadFraming::Ambiguous)));
-            }
-            content_length = Some(value);
-        } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
-            // With several lines the last coding is what counts.
-            transfer_encoding = Some(header.value);
-        } else if header.name.eq_ignore_ascii_case("upgrade") {
-            upgrade = true;
-        }
-    }
-    let body = match (content_length, transfer_encoding) {
-        (Some(_), Some(_)) => return Ok(Some((len, HeadFraming::Ambiguous))),
-        (None, Some(coding)) if is_chunked_last(coding) => State::Chunked(ChunkedBody::default()),
-        (None, Some(_)) => return Ok(Some((len, HeadFraming::Ambiguous))),
-        (Some(n), None) if n > 0 => State::Length(n),
-        _ => State::Head,
+    let lines = request.headers.iter().map(|h| (h.name.as_bytes(), h.value));
+    let scan = match RequestScan::new(lines, request.version == Some(0)) {
+        Ok(scan) => scan,
+        Err(Refusal::BadFraming) => return Ok(Some((len, HeadFraming::Ambiguous))),
+        // hyper answers 431 itself.
+        Err(Refusal::HeadTooLarge) => return Err(()),
+    };
+    let body = match scan.body {
+        RequestBody::Length(n) if n > 0 => State::Length(n),
+        RequestBody::Chunked => State::Chunked(ChunkedBody::default()),
+        RequestBody::Length(_) | RequestBody::None => State::Head,
     };
     // After an upgrade the bytes are no longer HTTP/1 (if the upstream refuses it the
     // rest of the connection goes unchecked, hyper still guards it).
+    let upgrade = request.method == Some("CONNECT") || scan.mentions_upgrade();
     let body = match body {
         State::Head if upgrade => State::Passthrough,
         other => other,
     };
     Ok(Some((len, HeadFraming::Body(body))))
-}
-
-pub(crate) fn parse_content_length(value: &[u8]) -> Option<u64> {
-    let value = value.trim_ascii();
-    if value.is_empty() || value.len() > 19 || !value.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    std::str::from_utf8(value).ok()?.parse().ok()
-}
-
-pub(crate) fn is_chunked_last(value: &[u8]) -> bool {
-    value
-        .rsplit(|&b| b == b',')
-        .next()
-        .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"))
 }

@@ -15,8 +15,6 @@
 
 mod connection;
 mod exchange;
-mod fields;
-mod local;
 mod relay;
 mod request;
 mod response;

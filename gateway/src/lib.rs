@@ -51,7 +51,7 @@ mod drain;
 mod forwarded;
 mod framing;
 mod h1;
-mod hop_by_hop;
+mod head_policy;
 mod host;
 mod internal_headers;
 mod metrics;

@@ -1,23 +1,21 @@
-//! The request path: resolve the host against the current table, pick an endpoint,
-//! rewrite headers the way Knative's ingress does, forward over the pool, and stream the
-//! response back. Only the upstream is awaited; the table is read lock-free and
+//! The hyper request path: resolve the host against the current table, pick an
+//! endpoint, rewrite the head by the shared policy (`crate::head_policy`), forward over
+//! the pool, and stream the response back. Only the upstream is awaited; the table is read lock-free and
 //! released before that.
 
 use std::sync::Arc;
 
-use http::header::HOST;
 use http::uri::Authority;
-use http::{HeaderValue, Request, Response, StatusCode, Version};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version};
 use hyper::body::Incoming;
 use tokio::time::Instant;
 
 use crate::body::{Observation, ProxyBody};
 use crate::config::GatewayConfig;
 use crate::forwarded::ClientForwarding;
-use crate::hop_by_hop::{strip_hop_by_hop, wants_upgrade};
-use crate::internal_headers::{self, strip_internal};
+use crate::head_policy::{Hop, Line, MapSink, RequestScan, ResponseScan};
 use crate::metrics::RevisionMetrics;
-use crate::pool::{Http1Endpoint, UpstreamPool};
+use crate::pool::{Http1Endpoint, UpstreamError, UpstreamPool};
 use crate::proxy_error::ProxyError;
 use crate::revision::Protocol;
 use crate::upgrade;
@@ -49,30 +47,46 @@ impl Proxy {
         }
     }
 
-    /// Answers one request; never fails (errors become responses).
+    /// Answers one request; never fails (errors become responses). `chosen` is the
+    /// revision and endpoint the fast path already picked for this request, if any.
     pub(crate) async fn handle(
         &self,
-        request: Request<Incoming>,
+        mut request: Request<Incoming>,
         client: &ClientForwarding,
+        chosen: Option<Target>,
     ) -> Response<ProxyBody> {
         let arrival = Instant::now();
-        let Some(host) = request_host(&request) else {
-            return ProxyError::MissingHost.into_response();
+        let headers = request.headers();
+        let scan = match RequestScan::new(lines(headers), request.version() == Version::HTTP_10) {
+            Ok(scan) => scan,
+            Err(refusal) => return ProxyError::Refused(refusal).into_response(),
         };
-        let tag = request
-            .headers()
-            .get(internal_headers::TAG)
-            .map(HeaderValue::as_bytes);
-        let target = host
-            .to_str()
-            .ok()
-            .and_then(|host| self.resolve(host, tag, arrival));
-        let Some(target) = target else {
+        let host = match scan.host {
+            Some(host) => String::from_utf8_lossy(host).into_owned(),
+            None => match request.uri().authority() {
+                Some(authority) => authority.as_str().to_owned(),
+                None => return ProxyError::MissingHost.into_response(),
+            },
+        };
+        let Some(target) = chosen.or_else(|| self.resolve(&host, scan.tag, arrival)) else {
             self.record_unrouted();
-            let shown = String::from_utf8_lossy(host.as_bytes()).into_owned();
-            return ProxyError::UnknownHost(shown).into_response();
+            return ProxyError::UnknownHost(host).into_response();
         };
-        match self.forward(request, client, &host, &target).await {
+        // An h2c upstream cannot take an HTTP/1.1 upgrade; it then sees a plain request.
+        let upgrading = target.protocol == Protocol::Http1
+            && request.version() == Version::HTTP_11
+            && scan.asks_upgrade();
+        let hop = Hop {
+            client,
+            host: &host,
+            revision: target.name.as_bytes(),
+            namespace: target.namespace.as_bytes(),
+            upgrade: upgrading,
+        };
+        let mut rewritten = MapSink::with_capacity(headers.len() + 6);
+        scan.write_fields(|| lines(headers), &hop, &mut rewritten);
+        *request.headers_mut() = rewritten.into_map();
+        match self.forward(request, &host, &target, upgrading).await {
             Ok(response) => response,
             Err(error) => {
                 let response = error.into_response();
@@ -80,6 +94,11 @@ impl Proxy {
                 response.map(|body| body.observed(target.observation(status)))
             }
         }
+    }
+
+    /// Whether plain HTTP/1.1 connections start on the fast path.
+    pub(crate) fn fast_path(&self) -> bool {
+        self.config.http1_fast_path()
     }
 
     /// Counts a request no route answered.
@@ -114,29 +133,19 @@ impl Proxy {
         })
     }
 
+    /// Sends the rewritten request to the target's endpoint and relays the response.
     async fn forward(
         &self,
         mut request: Request<Incoming>,
-        client: &ClientForwarding,
-        host: &HeaderValue,
+        host: &str,
         target: &Target,
+        upgrading: bool,
     ) -> Result<Response<ProxyBody>, ProxyError> {
         let Some(upstream) = &target.endpoint else {
             return Err(ProxyError::NoEndpoints(target.label()));
         };
-        // An h2c upstream cannot take an HTTP/1.1 upgrade; it then sees a plain request.
-        let upgrading = target.protocol == Protocol::Http1 && wants_upgrade(&request);
         let client_upgrade = upgrading.then(|| hyper::upgrade::on(&mut request));
-
-        let headers = request.headers_mut();
-        strip_internal(headers);
-        strip_hop_by_hop(headers, upgrading);
-        client.add_headers(headers, host.to_str().unwrap_or_default());
-        if !headers.contains_key(HOST) {
-            headers.insert(HOST, host.clone());
-        }
-        headers.insert(internal_headers::REVISION, target.name.clone());
-        headers.insert(internal_headers::NAMESPACE, target.namespace.clone());
+        let head_method = request.method() == Method::HEAD;
 
         // One timer per request: it bounds the wait for the head, then the body.
         let mut deadline = Box::pin(tokio::time::sleep_until(target.deadline));
@@ -146,7 +155,7 @@ impl Proxy {
                     .await
                     .map(|(response, lease)| (response, Some(lease))),
                 Protocol::H2c => {
-                    let host = Authority::try_from(host.as_bytes()).ok();
+                    let host = Authority::try_from(host).ok();
                     let sent =
                         self.pool
                             .send_h2c(upstream.addr(), upstream.authority(), host, request);
@@ -154,17 +163,36 @@ impl Proxy {
                 }
             }
         };
+        let upstream_error = |source| ProxyError::Upstream {
+            revision: target.label(),
+            endpoint: upstream.addr(),
+            source,
+        };
         let (mut response, lease) = tokio::select! {
             biased;
-            sent = sent => sent.map_err(|source| ProxyError::Upstream {
-                revision: target.label(),
-                endpoint: upstream.addr(),
-                source,
-            })?,
+            sent = sent => sent.map_err(upstream_error)?,
             () = deadline.as_mut() => return Err(ProxyError::Timeout(target.label())),
         };
 
-        let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
+        let status = response.status();
+        let switching = status == StatusCode::SWITCHING_PROTOCOLS;
+        let headers = response.headers();
+        let scan = ResponseScan::new(
+            lines(headers),
+            response.version() == Version::HTTP_10,
+            status.as_u16(),
+            head_method,
+        )
+        .map_err(|reason| upstream_error(UpstreamError::Malformed(reason)))?;
+        // hyper decodes the body and frames it anew for the client.
+        let mut rewritten = MapSink::with_capacity(headers.len());
+        scan.write_fields(
+            || lines(headers),
+            false,
+            switching && upgrading,
+            &mut rewritten,
+        );
+        *response.headers_mut() = rewritten.into_map();
         if let (true, Some(client_upgrade)) = (switching, client_upgrade) {
             upgrade::splice(client_upgrade, hyper::upgrade::on(&mut response));
         }
@@ -176,9 +204,7 @@ impl Proxy {
             }
             other => other,
         };
-        strip_hop_by_hop(response.headers_mut(), switching && upgrading);
         *response.version_mut() = Version::HTTP_11;
-        let status = response.status();
         Ok(response.map(|body| {
             ProxyBody::upstream(body, deadline, lease).observed(target.observation(status))
         }))
@@ -203,11 +229,9 @@ impl Target {
     }
 }
 
-/// The host the client addressed: `Host` (HTTP/1.1) or the URI authority (HTTP/2).
-fn request_host<B>(request: &Request<B>) -> Option<HeaderValue> {
-    if let Some(host) = request.headers().get(HOST) {
-        return Some(host.clone());
-    }
-    let authority = request.uri().authority()?;
-    HeaderValue::from_str(authority.as_str()).ok()
+/// A `HeaderMap`'s fields as the policy reads them.
+fn lines(headers: &HeaderMap) -> impl Iterator<Item = Line<'_>> {
+    headers
+        .iter()
+        .map(|(name, value)| (name.as_str().as_bytes(), value.as_bytes()))
 }

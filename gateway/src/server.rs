@@ -20,8 +20,9 @@ use tokio::net::{TcpListener, TcpStream};
 use crate::config::GatewayConfig;
 use crate::drain::{Drain, Signal};
 use crate::forwarded::ClientForwarding;
-use crate::framing::{FramingGuard, MAX_HEAD_BYTES, MAX_HEADERS};
+use crate::framing::FramingGuard;
 use crate::h1::{self, HEADER_READ_TIMEOUT, Handoff};
+use crate::head_policy::{MAX_HEAD_BYTES, MAX_HEADERS};
 use crate::pool::{IDLE_SWEEP_INTERVAL, sweep_clock};
 use crate::proxy::Proxy;
 
@@ -47,7 +48,12 @@ pub async fn serve(
             let client = ClientForwarding::new(peer.ip());
             let mut stop = pin!(signal.stopped());
             // Plain HTTP/1.1 takes the fast path; whatever it leaves goes to hyper.
-            if let Some(handoff) = h1::serve(stream, &shared.proxy, &client, stop.as_mut()).await {
+            let handoff = if shared.proxy.fast_path() {
+                h1::serve(stream, &shared.proxy, &client, stop.as_mut()).await
+            } else {
+                Some(Handoff::untouched(stream))
+            };
+            if let Some(handoff) = handoff {
                 shared.serve_with_hyper(handoff, client, peer, stop).await;
             }
         });
@@ -86,17 +92,25 @@ impl ProxyListener {
         peer: SocketAddr,
         stop: Pin<&mut impl Future<Output = ()>>,
     ) {
+        let Handoff {
+            stream,
+            buffered,
+            target,
+        } = handoff;
         let shared = Arc::clone(&self);
         let client = Arc::new(client);
+        // The fast path's choice for the first buffered request, so no request is
+        // routed twice (and round-robin advances once per request).
+        let chosen = Arc::new(parking_lot::Mutex::new(target));
         let service = service_fn(move |request| {
             let shared = Arc::clone(&shared);
             let client = Arc::clone(&client);
+            let chosen = chosen.lock().take();
             async move {
-                let response = shared.proxy.handle(request, &client).await;
+                let response = shared.proxy.handle(request, &client, chosen).await;
                 Ok::<_, Infallible>(response)
             }
         });
-        let Handoff { stream, buffered } = handoff;
         let io = TokioIo::new(FramingGuard::with_prefix(&buffered, stream));
         let connection = self.hyper.serve_connection_with_upgrades(io, service);
         let mut connection = pin!(connection);

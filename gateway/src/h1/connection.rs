@@ -11,10 +11,9 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 
 use super::exchange::{ExchangeError, Progress, exchange};
-use super::local;
 use super::request::{self, Answer, Forward, Plan};
 use crate::forwarded::ClientForwarding;
-use crate::proxy::Proxy;
+use crate::proxy::{Proxy, Target};
 use crate::proxy_error::ProxyError;
 
 /// A client must finish sending a request head within this of starting to wait for it
@@ -30,6 +29,19 @@ const READ_BUFFER: usize = 8 * 1024;
 pub(crate) struct Handoff {
     pub(crate) stream: TcpStream,
     pub(crate) buffered: BytesMut,
+    /// The first buffered request's revision and endpoint, when already chosen.
+    pub(crate) target: Option<Target>,
+}
+
+impl Handoff {
+    /// A connection the fast path has not read from.
+    pub(crate) fn untouched(stream: TcpStream) -> Self {
+        Self {
+            stream,
+            buffered: BytesMut::new(),
+            target: None,
+        }
+    }
 }
 
 /// What to do after a request.
@@ -85,14 +97,15 @@ pub(crate) async fn serve(
                         return None;
                     }
                 }
-                Plan::Handoff => {
+                Plan::Handoff(target) => {
                     return Some(Handoff {
                         stream: connection.stream,
                         buffered: connection.input,
+                        target,
                     });
                 }
                 Plan::Refuse(refusal) => {
-                    let _ = connection.stream.write_all(local::refusal(refusal)).await;
+                    let _ = connection.stream.write_all(refusal.http1_response()).await;
                     break Next::Close;
                 }
                 Plan::Answer(answer) => break connection.answer(answer).await,
@@ -131,7 +144,7 @@ impl Connection {
         // A body the function will never read is not worth reading either.
         let close = request.close || request.body_len > 0;
         self.output.clear();
-        local::push_error(&mut self.output, &error, close);
+        error.write_http1(&mut self.output, close);
         if let Some(target) = target {
             drop(target.observation(error.status()));
         }
@@ -199,7 +212,7 @@ impl Connection {
 
     async fn write_error(&mut self, error: &ProxyError, close: bool) -> Next {
         self.output.clear();
-        local::push_error(&mut self.output, error, close);
+        error.write_http1(&mut self.output, close);
         match self.stream.write_all(&self.output).await {
             Ok(()) if !close => Next::KeepAlive,
             _ => Next::Close,

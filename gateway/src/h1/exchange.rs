@@ -10,8 +10,9 @@ use tokio::net::TcpStream;
 
 use super::relay::{self, RelayError};
 use super::request::RequestFraming;
-use super::response::{self, BodyFraming, Parsed};
+use super::response::{self, Parsed};
 use crate::framing::ChunkedBody;
+use crate::head_policy::ResponseBody;
 use crate::pool::{Http1Endpoint, RawConnection, UpstreamError};
 
 /// How far the exchange got, for whoever ends it early.
@@ -93,7 +94,7 @@ pub(super) async fn exchange(
                 }
                 return Ok(ExchangeEnd {
                     status,
-                    close_client: head.body == BodyFraming::UntilClose,
+                    close_client: head.body == ResponseBody::UntilClose,
                 });
             }
             // The request can be sent again only if all of it is still at hand.
@@ -222,15 +223,15 @@ impl Io<'_> {
             UntilClose,
         }
         let rest = match head.body {
-            BodyFraming::Empty => Rest::Done,
-            BodyFraming::Length(len) => {
+            ResponseBody::Empty => Rest::Done,
+            ResponseBody::Length(len) => {
                 let taken = relay::take_buffered(self.upstream_input, len, self.output);
                 match len - taken {
                     0 => Rest::Done,
                     left => Rest::Length(left),
                 }
             }
-            BodyFraming::Chunked => {
+            ResponseBody::Chunked => {
                 let mut body = ChunkedBody::default();
                 let (used, done) = body.advance(self.upstream_input);
                 relay::take_buffered(self.upstream_input, used as u64, self.output);
@@ -240,7 +241,7 @@ impl Io<'_> {
                     None => Rest::Chunked(body),
                 }
             }
-            BodyFraming::UntilClose => {
+            ResponseBody::UntilClose => {
                 let all = self.upstream_input.len() as u64;
                 relay::take_buffered(self.upstream_input, all, self.output);
                 Rest::UntilClose

@@ -1,6 +1,7 @@
-//! A client's request head: parsed in place, checked, routed, and rewritten into the head
-//! the function receives, in one pass that leaves nothing borrowed behind (the result is
-//! a [`Plan`] the connection acts on).
+//! A client's request head on the fast path: parsed in place, checked and routed, and
+//! rewritten into the head the function receives by the shared policy
+//! (`crate::head_policy`), in one pass that leaves nothing borrowed behind (the result
+//! is a [`Plan`] the connection acts on).
 
 #[cfg(test)]
 mod tests;
@@ -10,10 +11,10 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use super::fields::{self, Field, ListItems};
 use crate::forwarded::ClientForwarding;
-use crate::framing::{MAX_HEAD_BYTES, MAX_HEADERS, is_chunked_last, parse_content_length};
-use crate::internal_headers::{NAMESPACE, REVISION};
+use crate::head_policy::{
+    Hop, Line, MAX_HEAD_BYTES, MAX_HEADERS, Refusal, RequestBody, RequestScan,
+};
 use crate::pool::Http1Endpoint;
 use crate::proxy::{Proxy, Target};
 use crate::proxy_error::ProxyError;
@@ -25,7 +26,9 @@ pub(super) enum Plan {
     NeedMore,
     /// Something this path leaves to hyper (HTTP/2, upgrades, chunked or `Expect`
     /// bodies, HTTP/1.0, absolute-form targets, h2c functions, heads it cannot parse).
-    Handoff,
+    /// For an h2c function the revision and endpoint are already chosen: hyper uses
+    /// that choice rather than making another.
+    Handoff(Option<Target>),
     /// A head the gateway refuses outright, then closes: ambiguous framing (400) or
     /// too large a header block (431).
     Refuse(Refusal),
@@ -33,12 +36,6 @@ pub(super) enum Plan {
     Answer(Answer),
     /// Forward to the target; the function's head is in the output buffer.
     Forward(Forward),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Refusal {
-    BadFraming,
-    HeadTooLarge,
 }
 
 pub(super) struct Answer {
@@ -67,25 +64,6 @@ pub(super) struct RequestFraming {
     pub(super) head_method: bool,
 }
 
-/// What one pass over the header lines found.
-struct Scan<'a> {
-    /// Each header line's kind, by index: classified once, read again when writing.
-    kinds: [Field; MAX_HEADERS],
-    host: Option<&'a [u8]>,
-    tag: Option<&'a [u8]>,
-    content_length: Option<u64>,
-    transfer_encoding: Option<&'a [u8]>,
-    close: bool,
-    handoff: bool,
-    ambiguous: bool,
-    /// `Connection` names headers other than `close`/`keep-alive`: those are hop-by-hop.
-    names_headers: bool,
-    forwarded: bool,
-    x_forwarded_for: bool,
-    x_forwarded_proto: bool,
-    te_trailers: bool,
-}
-
 /// Parses the head at the front of `buf` and decides; for [`Plan::Forward`] the head
 /// to send the function is appended to `out`.
 pub(super) fn plan(
@@ -105,32 +83,34 @@ pub(super) fn plan(
             return Plan::Refuse(Refusal::HeadTooLarge);
         }
         Ok(httparse::Status::Partial) => return Plan::NeedMore,
-        Err(_) => return Plan::Handoff,
+        Err(_) => return Plan::Handoff(None),
     };
-    let (Some(method), Some(path), Some(1)) = (request.method, request.path, request.version)
+    let (Some(method), Some(path), Some(version)) = (request.method, request.path, request.version)
     else {
-        return Plan::Handoff;
+        return Plan::Handoff(None);
     };
-    if method == "CONNECT" || !path.starts_with('/') {
-        return Plan::Handoff;
-    }
     let headers = &*request.headers;
-    let scan = scan(headers);
-    if scan.ambiguous {
-        return Plan::Refuse(Refusal::BadFraming);
-    }
-    let body_len = match (scan.content_length, scan.transfer_encoding) {
-        (Some(_), Some(_)) => return Plan::Refuse(Refusal::BadFraming),
-        (None, Some(coding)) if is_chunked_last(coding) => return Plan::Handoff,
-        (None, Some(_)) => return Plan::Refuse(Refusal::BadFraming),
-        (length, None) => length.unwrap_or(0),
+    let lines = || headers.iter().map(line);
+    // Framing is refused the same on every version, before anything else is decided.
+    let scan = match RequestScan::new(lines(), version == 0) {
+        Ok(scan) => scan,
+        Err(refusal) => return Plan::Refuse(refusal),
     };
-    if scan.handoff {
-        return Plan::Handoff;
+    let leave_to_hyper = version != 1
+        || method == "CONNECT"
+        || !path.starts_with('/')
+        || scan.body == RequestBody::Chunked
+        || scan.mentions_upgrade()
+        || scan.expect;
+    if leave_to_hyper {
+        return Plan::Handoff(None);
     }
     let framing = RequestFraming {
         head_len,
-        body_len,
+        body_len: match scan.body {
+            RequestBody::Length(n) => n,
+            RequestBody::None | RequestBody::Chunked => 0,
+        },
         close: scan.close,
         head_method: method == "HEAD",
     };
@@ -152,7 +132,7 @@ pub(super) fn plan(
         });
     };
     if target.protocol == Protocol::H2c {
-        return Plan::Handoff;
+        return Plan::Handoff(Some(target));
     }
     let Some(endpoint) = target.endpoint.take() else {
         return Plan::Answer(Answer {
@@ -161,7 +141,19 @@ pub(super) fn plan(
             request: framing,
         });
     };
-    write_upstream_head(out, method, path, headers, &scan, client, host, &target);
+    out.extend_from_slice(method.as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(path.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    let hop = Hop {
+        client,
+        host,
+        revision: target.name.as_bytes(),
+        namespace: target.namespace.as_bytes(),
+        upgrade: false,
+    };
+    scan.write_fields(lines, &hop, out);
+    out.extend_from_slice(b"\r\n");
     Plan::Forward(Forward {
         target,
         endpoint,
@@ -169,117 +161,6 @@ pub(super) fn plan(
     })
 }
 
-fn scan<'a>(headers: &[httparse::Header<'a>]) -> Scan<'a> {
-    let mut scan = Scan {
-        kinds: [Field::Other; MAX_HEADERS],
-        host: None,
-        tag: None,
-        content_length: None,
-        transfer_encoding: None,
-        close: false,
-        handoff: false,
-        ambiguous: false,
-        names_headers: false,
-        forwarded: false,
-        x_forwarded_for: false,
-        x_forwarded_proto: false,
-        te_trailers: false,
-    };
-    for (header, kind) in headers.iter().zip(&mut scan.kinds) {
-        let value = header.value;
-        *kind = fields::classify(header.name);
-        match *kind {
-            Field::Host => {
-                if scan.host.replace(value.trim_ascii()).is_some() {
-                    scan.ambiguous = true;
-                }
-            }
-            Field::ContentLength => match parse_content_length(value) {
-                Some(n) if scan.content_length.is_none_or(|m| m == n) => {
-                    scan.content_length = Some(n);
-                }
-                _ => scan.ambiguous = true,
-            },
-            Field::TransferEncoding => scan.transfer_encoding = Some(value),
-            Field::Connection => {
-                for token in ListItems::new(value) {
-                    if token.eq_ignore_ascii_case(b"close") {
-                        scan.close = true;
-                    } else if token.eq_ignore_ascii_case(b"upgrade") {
-                        scan.handoff = true;
-                    } else if !token.eq_ignore_ascii_case(b"keep-alive") {
-                        scan.names_headers = true;
-                    }
-                }
-            }
-            Field::Upgrade | Field::Expect => scan.handoff = true,
-            Field::Te => {
-                scan.te_trailers |=
-                    ListItems::new(value).any(|t| t.eq_ignore_ascii_case(b"trailers"));
-            }
-            Field::Tag => scan.tag = Some(value),
-            Field::Forwarded => scan.forwarded = true,
-            Field::XForwardedFor => scan.x_forwarded_for = true,
-            Field::XForwardedProto => scan.x_forwarded_proto = true,
-            Field::HopByHop | Field::Internal | Field::Other => {}
-        }
-    }
-    scan
-}
-
-/// The function's head: the client's request line and headers, minus hop-by-hop and
-/// internal ones, plus this hop's forwarding headers and the chosen revision.
-#[allow(clippy::too_many_arguments)] // one call site; a struct would only rename them
-fn write_upstream_head(
-    out: &mut Vec<u8>,
-    method: &str,
-    path: &str,
-    headers: &[httparse::Header<'_>],
-    scan: &Scan<'_>,
-    client: &ClientForwarding,
-    host: &str,
-    target: &Target,
-) {
-    out.extend_from_slice(method.as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(path.as_bytes());
-    out.extend_from_slice(b" HTTP/1.1\r\n");
-    let kinds = &scan.kinds[..headers.len()];
-    for (header, kind) in headers.iter().zip(kinds) {
-        let keep = match kind {
-            // A client's own X-Forwarded-Proto stands (the hyper path keeps it too).
-            Field::Host | Field::ContentLength | Field::XForwardedProto | Field::Other => {
-                !(scan.names_headers && fields::named_by_connection(header.name, headers, kinds))
-            }
-            _ => false,
-        };
-        if keep {
-            fields::push_header(out, header.name.as_bytes(), header.value);
-        }
-    }
-    if scan.te_trailers {
-        out.extend_from_slice(b"te: trailers\r\n");
-    }
-    // Earlier hops' lists are folded into one line with ours appended.
-    out.extend_from_slice(b"forwarded: ");
-    if scan.forwarded {
-        fields::push_existing(out, headers, kinds, Field::Forwarded);
-    }
-    client.push_element(out, host);
-    out.extend_from_slice(b"\r\nx-forwarded-for: ");
-    if scan.x_forwarded_for {
-        fields::push_existing(out, headers, kinds, Field::XForwardedFor);
-    }
-    out.extend_from_slice(client.client_address());
-    out.extend_from_slice(b"\r\n");
-    if !scan.x_forwarded_proto {
-        out.extend_from_slice(b"x-forwarded-proto: http\r\n");
-    }
-    fields::push_header(out, REVISION.as_str().as_bytes(), target.name.as_bytes());
-    fields::push_header(
-        out,
-        NAMESPACE.as_str().as_bytes(),
-        target.namespace.as_bytes(),
-    );
-    out.extend_from_slice(b"\r\n");
+fn line<'a>(header: &httparse::Header<'a>) -> Line<'a> {
+    (header.name.as_bytes(), header.value)
 }

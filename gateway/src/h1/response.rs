@@ -1,28 +1,16 @@
-//! The function's response head: parsed, its framing worked out (RFC 9112 §6.3), and
-//! rewritten for the client without hop-by-hop fields. The body bytes are relayed
+//! The function's response head on the fast path: parsed in place, and rewritten for
+//! the client by the shared policy (`crate::head_policy`). The body bytes are relayed
 //! verbatim, so `Transfer-Encoding` stays as the function sent it.
 
 use std::mem::MaybeUninit;
 
-use super::fields::{self, Field, ListItems};
-use crate::framing::{MAX_HEAD_BYTES, MAX_HEADERS, is_chunked_last, parse_content_length};
-
-/// How the response body is delimited.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum BodyFraming {
-    /// No body (`HEAD`, 204, 304).
-    Empty,
-    Length(u64),
-    Chunked,
-    /// Until the function closes the connection.
-    UntilClose,
-}
+use crate::head_policy::{MAX_HEAD_BYTES, MAX_HEADERS, ResponseBody, ResponseScan};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct ResponseHead {
     pub(super) head_len: usize,
     pub(super) status: u16,
-    pub(super) body: BodyFraming,
+    pub(super) body: ResponseBody,
     /// The function lets the connection carry another request afterwards.
     pub(super) keep_alive: bool,
 }
@@ -74,70 +62,21 @@ pub(super) fn parse(
         _ => {}
     }
 
-    let mut content_length = None;
-    let mut chunked = None;
-    let mut close = version == 0;
-    let mut names_headers = false;
-    // Classified once, read again when writing.
-    let mut kinds = [Field::Other; MAX_HEADERS];
-    for (header, kind) in headers.iter().zip(&mut kinds) {
-        *kind = fields::classify(header.name);
-        match *kind {
-            Field::ContentLength => match parse_content_length(header.value) {
-                Some(n) if content_length.is_none_or(|m| m == n) => content_length = Some(n),
-                _ => return Err("invalid Content-Length"),
-            },
-            Field::TransferEncoding => chunked = Some(is_chunked_last(header.value)),
-            Field::Connection => {
-                for token in ListItems::new(header.value) {
-                    if token.eq_ignore_ascii_case(b"close") {
-                        close = true;
-                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
-                        close &= version != 0;
-                    } else {
-                        names_headers = true;
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    let body = if head_method || status == 204 || status == 304 {
-        BodyFraming::Empty
-    } else {
-        match (chunked, content_length) {
-            (Some(true), _) => BodyFraming::Chunked,
-            (Some(false), _) | (None, None) => BodyFraming::UntilClose,
-            (None, Some(n)) => BodyFraming::Length(n),
-        }
-    };
-    // With Transfer-Encoding, a Content-Length is wrong by definition (RFC 9112 §6.3):
-    // it goes, and the connection is not trusted again.
-    let drop_length = chunked.is_some() && content_length.is_some() && body != BodyFraming::Empty;
-    close |= drop_length;
-
+    let lines = || headers.iter().map(|h| (h.name.as_bytes(), h.value));
+    let scan = ResponseScan::new(lines(), version == 0, status, head_method)?;
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(status_line_rest(buf));
-    let kinds = &kinds[..headers.len()];
-    for (header, kind) in headers.iter().zip(kinds) {
-        let keep = match kind {
-            Field::ContentLength => !drop_length,
-            Field::Connection | Field::HopByHop | Field::Upgrade | Field::Te => false,
-            _ => !(names_headers && fields::named_by_connection(header.name, headers, kinds)),
-        };
-        if keep {
-            fields::push_header(out, header.name.as_bytes(), header.value);
-        }
-    }
-    if close_client || body == BodyFraming::UntilClose {
+    // The body bytes are relayed as the function encoded them.
+    scan.write_fields(lines, true, false, out);
+    if close_client || scan.body == ResponseBody::UntilClose {
         out.extend_from_slice(b"connection: close\r\n");
     }
     out.extend_from_slice(b"\r\n");
     Ok(Parsed::Complete(ResponseHead {
         head_len,
         status,
-        body,
-        keep_alive: !close && body != BodyFraming::UntilClose,
+        body: scan.body,
+        keep_alive: !scan.close,
     }))
 }
 
@@ -169,7 +108,7 @@ mod tests {
         let Ok(Parsed::Complete(head)) = parsed else {
             panic!("{parsed:?}")
         };
-        assert_eq!(head.body, BodyFraming::Length(5));
+        assert_eq!(head.body, ResponseBody::Length(5));
         assert!(head.keep_alive);
         assert_eq!(head.head_len, raw.len() - 5);
         assert_eq!(
@@ -185,25 +124,25 @@ mod tests {
             other => panic!("{other:?}"),
         };
         let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
-        assert_eq!(framing(chunked, false), (BodyFraming::Chunked, true));
+        assert_eq!(framing(chunked, false), (ResponseBody::Chunked, true));
         assert_eq!(
             framing(b"HTTP/1.1 200 OK\r\n\r\n", false),
-            (BodyFraming::UntilClose, false)
+            (ResponseBody::UntilClose, false)
         );
         assert_eq!(
             framing(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n", true),
-            (BodyFraming::Empty, true)
+            (ResponseBody::Empty, true)
         );
         assert_eq!(
             framing(b"HTTP/1.1 304 Not Modified\r\n\r\n", false),
-            (BodyFraming::Empty, true)
+            (ResponseBody::Empty, true)
         );
         assert_eq!(
             framing(b"HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n", false),
-            (BodyFraming::Length(1), false)
+            (ResponseBody::Length(1), false)
         );
         let both = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n";
-        assert_eq!(framing(both, false), (BodyFraming::Chunked, false));
+        assert_eq!(framing(both, false), (ResponseBody::Chunked, false));
     }
 
     #[test]

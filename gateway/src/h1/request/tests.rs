@@ -206,7 +206,7 @@ fn what_the_fast_path_leaves_to_hyper() {
         assert!(
             matches!(
                 plan(raw.as_bytes(), &proxy, &client, &mut out),
-                Plan::Handoff
+                Plan::Handoff(None)
             ),
             "{raw:?}"
         );
