@@ -1,6 +1,8 @@
 //! Drives the real gateway over real sockets against real hyper upstreams.
 
+mod recorder;
 mod support;
+mod wire;
 
 mod fast_path;
 mod framing;
@@ -8,3 +10,4 @@ mod headers;
 mod lifecycle;
 mod protocols;
 mod routing;
+mod smuggling;

@@ -18,7 +18,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 
 pub(crate) const DOMAIN: &str = "example.com";
 
@@ -179,61 +179,101 @@ impl hyper::body::Body for SlowBody {
     }
 }
 
+/// Which of the gateway's two request paths serves plain HTTP/1.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Path {
+    /// The byte-level fast path (the default), handing rarer requests to hyper.
+    Fast,
+    /// hyper for every connection (`GatewayConfig::without_http1_fast_path`).
+    Hyper,
+}
+
+impl Path {
+    pub(crate) const BOTH: [Path; 2] = [Path::Fast, Path::Hyper];
+}
+
 /// A gateway serving on 127.0.0.1 with its admin port; shuts down when dropped.
 pub(crate) struct RunningGateway {
     pub(crate) addr: SocketAddr,
     pub(crate) admin_addr: SocketAddr,
     pub(crate) config: Arc<GatewayConfig>,
-    shutdown: Option<oneshot::Sender<()>>,
+    shutdown: watch::Sender<bool>,
     pub(crate) stopped: Option<tokio::task::JoinHandle<()>>,
+    admin_stopped: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningGateway {
     pub(crate) async fn start(table: RouteTable) -> Self {
-        Self::start_with(table, None).await
+        Self::start_with(table, None, Path::Fast).await
+    }
+
+    /// A gateway whose plain HTTP/1.1 requests take `path`.
+    pub(crate) async fn start_on(path: Path, table: RouteTable) -> Self {
+        Self::start_with(table, None, path).await
     }
 
     /// The gateway as `fnmesh up` runs it: on `threads` worker threads of its own.
     pub(crate) async fn start_on_threads(table: RouteTable, threads: usize) -> Self {
-        Self::start_with(table, Some(NonZeroUsize::new(threads).unwrap())).await
+        Self::start_with(table, Some(NonZeroUsize::new(threads).unwrap()), Path::Fast).await
     }
 
-    async fn start_with(table: RouteTable, threads: Option<NonZeroUsize>) -> Self {
-        let config = Arc::new(GatewayConfig::new(table));
+    async fn start_with(table: RouteTable, threads: Option<NonZeroUsize>, path: Path) -> Self {
+        let config = match path {
+            Path::Fast => GatewayConfig::new(table),
+            Path::Hyper => GatewayConfig::new(table).without_http1_fast_path(),
+        };
+        let config = Arc::new(config);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let admin_addr = admin.local_addr().unwrap();
-        let (shutdown, signal) = oneshot::channel::<()>();
-        let signal = async {
-            let _ = signal.await;
+        let (shutdown, signal) = watch::channel(false);
+        let stopping = move || {
+            let mut signal = signal.clone();
+            async move {
+                let _ = signal.wait_for(|stop| *stop).await;
+            }
         };
         let stopped = match threads {
-            None => tokio::spawn(gateway::serve(listener, Arc::clone(&config), signal)),
+            None => tokio::spawn(gateway::serve(listener, Arc::clone(&config), stopping())),
             Some(threads) => {
                 let serving =
-                    gateway::serve_on_threads(listener, Arc::clone(&config), threads, signal);
+                    gateway::serve_on_threads(listener, Arc::clone(&config), threads, stopping());
                 tokio::spawn(async move { serving.await.unwrap() })
             }
         };
-        tokio::spawn(gateway::serve_metrics(
+        let admin_stopped = tokio::spawn(gateway::serve_metrics(
             admin,
             Arc::clone(&config),
-            std::future::pending(),
+            stopping(),
         ));
         Self {
             addr,
             admin_addr,
             config,
-            shutdown: Some(shutdown),
+            shutdown,
             stopped: Some(stopped),
+            admin_stopped: Some(admin_stopped),
         }
     }
 
     /// Begins graceful shutdown.
     pub(crate) fn shut_down(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
+        let _ = self.shutdown.send(true);
+    }
+
+    /// Shuts down and waits until the gateway has let go of everything, its upstream
+    /// connections included.
+    pub(crate) async fn stop(mut self) {
+        self.shut_down();
+        for task in [self.stopped.take(), self.admin_stopped.take()]
+            .into_iter()
+            .flatten()
+        {
+            tokio::time::timeout(Duration::from_secs(10), task)
+                .await
+                .expect("the gateway stops")
+                .unwrap();
         }
     }
 }
