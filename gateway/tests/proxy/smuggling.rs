@@ -197,10 +197,7 @@ fn corpus() -> Vec<Case> {
         ),
         case(
             "two hosts",
-            post(
-                &format!("Host: other.example.com\r\nContent-Length: 5\r\n"),
-                "hello",
-            ),
+            post("Host: other.example.com\r\nContent-Length: 5\r\n", "hello"),
             Refused,
         ),
         // Connection naming the framing or the target.

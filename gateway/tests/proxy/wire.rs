@@ -58,8 +58,7 @@ impl Message {
 /// response without framing ends with the buffer.
 pub(crate) fn parse(buf: &[u8], request: bool, eof: bool) -> Parse {
     let mut fields = [httparse::EMPTY_HEADER; 256];
-    let parsed: Result<Option<(usize, String, Vec<(String, String)>)>, httparse::Error> = if request
-    {
+    let parsed: Result<Option<Head>, httparse::Error> = if request {
         let mut head = httparse::Request::new(&mut fields);
         head.parse(buf).map(|status| match status {
             httparse::Status::Complete(len) => Some((
@@ -140,6 +139,9 @@ pub(crate) fn parse(buf: &[u8], request: bool, eof: bool) -> Parse {
         _ => Parse::Invalid(format!("framing {lengths:?} {encodings:?}")),
     }
 }
+
+/// A parsed head: its length, start line and fields.
+type Head = (usize, String, Vec<(String, String)>);
 
 fn collect(headers: &[httparse::Header<'_>]) -> Vec<(String, String)> {
     headers
