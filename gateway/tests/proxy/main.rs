@@ -4,6 +4,7 @@ mod recorder;
 mod support;
 mod wire;
 
+mod differential;
 mod fast_path;
 mod framing;
 mod headers;

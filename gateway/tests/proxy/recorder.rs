@@ -24,9 +24,16 @@ pub(crate) struct Recorder {
     open: watch::Receiver<usize>,
 }
 
-/// What the function answers when told nothing else: `200 ok`.
+/// What the function answers when told nothing else: `200 ok` (without the body to a
+/// `HEAD`).
 pub(crate) fn ok_reply() -> Reply {
-    Arc::new(|_| b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok".to_vec())
+    Arc::new(|request| {
+        let mut reply = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n".to_vec();
+        if !request.start_line.starts_with("HEAD ") {
+            reply.extend_from_slice(b"ok");
+        }
+        reply
+    })
 }
 
 impl Recorder {
@@ -80,7 +87,7 @@ async fn record(mut stream: TcpStream, seen: &Mutex<Vec<Message>>, reply: &Reply
     let mut chunk = [0u8; 8192];
     loop {
         while !buf.is_empty() {
-            match parse(&buf, true, false) {
+            match parse(&buf, true, false, false) {
                 Parse::Complete(message, used) => {
                     buf.drain(..used);
                     let answer = reply(&message);

@@ -55,8 +55,8 @@ impl Message {
 }
 
 /// Parses one request (`request`) or response at the front of `buf`; at `eof` a
-/// response without framing ends with the buffer.
-pub(crate) fn parse(buf: &[u8], request: bool, eof: bool) -> Parse {
+/// response without framing ends with the buffer; `to_head`: a response to `HEAD`.
+pub(crate) fn parse(buf: &[u8], request: bool, eof: bool, to_head: bool) -> Parse {
     let mut fields = [httparse::EMPTY_HEADER; 256];
     let parsed: Result<Option<Head>, httparse::Error> = if request {
         let mut head = httparse::Request::new(&mut fields);
@@ -103,10 +103,11 @@ pub(crate) fn parse(buf: &[u8], request: bool, eof: bool) -> Parse {
     let lengths: Vec<&str> = field_values(&headers, "content-length");
     let encodings: Vec<&str> = field_values(&headers, "transfer-encoding");
     let rest = &buf[head_len..];
-    let bodiless = !request && {
-        let status = message(Vec::new(), Framing::None).status();
-        status == 204 || status == 304 || (100..200).contains(&status)
-    };
+    let bodiless = !request && to_head
+        || !request && {
+            let status = message(Vec::new(), Framing::None).status();
+            status == 204 || status == 304 || (100..200).contains(&status)
+        };
     if bodiless {
         return Parse::Complete(message(Vec::new(), Framing::None), head_len);
     }
@@ -203,15 +204,26 @@ pub(crate) async fn send_raw(
     raw: &[u8],
     expected: usize,
 ) -> (Vec<Message>, bool) {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream.write_all(raw).await.unwrap();
-    read_responses(&mut stream, expected).await
+    send_raw_after_head(addr, raw, expected, false).await
 }
 
-/// Reads responses from `stream` (see [`send_raw`]).
-pub(crate) async fn read_responses(
+/// [`send_raw`] where the first request may be a `HEAD` (its response has no body).
+pub(crate) async fn send_raw_after_head(
+    addr: SocketAddr,
+    raw: &[u8],
+    expected: usize,
+    head_first: bool,
+) -> (Vec<Message>, bool) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(raw).await.unwrap();
+    read_responses(&mut stream, expected, head_first).await
+}
+
+/// Reads responses from `stream` (see [`send_raw_after_head`]).
+async fn read_responses(
     stream: &mut TcpStream,
     expected: usize,
+    head_first: bool,
 ) -> (Vec<Message>, bool) {
     let mut buf = Vec::new();
     let mut responses = Vec::new();
@@ -219,7 +231,8 @@ pub(crate) async fn read_responses(
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
         while !buf.is_empty() {
-            match parse(&buf, false, eof) {
+            let to_head = head_first && responses.is_empty();
+            match parse(&buf, false, eof, to_head) {
                 Parse::Complete(message, used) => {
                     buf.drain(..used);
                     // Interim (1xx) responses precede the one that counts.
