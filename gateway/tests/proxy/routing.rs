@@ -50,121 +50,135 @@ async fn weighted_split_80_20_holds_within_five_percent() {
 
 #[tokio::test]
 async fn tag_hosts_serve_only_their_revision() {
-    let gateway = RunningGateway::start(split_table().await).await;
-    for _ in 0..50 {
-        let (_, body) = send(
-            gateway.addr,
-            get("canary-hello.default.example.com", "/", &[]),
-        )
-        .await;
-        assert_eq!(Echo::parse(&body).revision, "hello-00002");
-        let (_, body) = send(
-            gateway.addr,
-            get("current-hello.default.example.com", "/", &[]),
-        )
-        .await;
-        assert_eq!(Echo::parse(&body).revision, "hello-00001");
+    for path in Path::BOTH {
+        let gateway = RunningGateway::start_on(path, split_table().await).await;
+        for _ in 0..50 {
+            let (_, body) = send(
+                gateway.addr,
+                get("canary-hello.default.example.com", "/", &[]),
+            )
+            .await;
+            assert_eq!(Echo::parse(&body).revision, "hello-00002");
+            let (_, body) = send(
+                gateway.addr,
+                get("current-hello.default.example.com", "/", &[]),
+            )
+            .await;
+            assert_eq!(Echo::parse(&body).revision, "hello-00001");
+        }
     }
 }
 
 #[tokio::test]
 async fn tag_header_selects_the_tagged_revision_and_is_not_forwarded() {
-    let gateway = RunningGateway::start(split_table().await).await;
-    for _ in 0..50 {
-        let request = get(
-            "hello.default.example.com",
-            "/",
-            &[("knative-serving-tag", "canary")],
-        );
-        let (_, body) = send(gateway.addr, request).await;
-        let echo = Echo::parse(&body);
-        assert_eq!(echo.revision, "hello-00002");
-        assert_eq!(echo.header("knative-serving-tag"), None);
+    for path in Path::BOTH {
+        let gateway = RunningGateway::start_on(path, split_table().await).await;
+        for _ in 0..50 {
+            let request = get(
+                "hello.default.example.com",
+                "/",
+                &[("knative-serving-tag", "canary")],
+            );
+            let (_, body) = send(gateway.addr, request).await;
+            let echo = Echo::parse(&body);
+            assert_eq!(echo.revision, "hello-00002");
+            assert_eq!(echo.header("knative-serving-tag"), None);
+        }
+        // An unknown tag falls back to the split (and both revisions stay reachable).
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..100 {
+            let request = get(
+                "hello.default.example.com",
+                "/",
+                &[("knative-serving-tag", "nope")],
+            );
+            let (status, body) = send(gateway.addr, request).await;
+            assert_eq!(status, StatusCode::OK);
+            seen.insert(Echo::parse(&body).revision);
+        }
+        assert_eq!(seen.len(), 2, "{seen:?}");
     }
-    // An unknown tag falls back to the split (and both revisions stay reachable).
-    let mut seen = std::collections::HashSet::new();
-    for _ in 0..100 {
-        let request = get(
-            "hello.default.example.com",
-            "/",
-            &[("knative-serving-tag", "nope")],
-        );
-        let (status, body) = send(gateway.addr, request).await;
-        assert_eq!(status, StatusCode::OK);
-        seen.insert(Echo::parse(&body).revision);
-    }
-    assert_eq!(seen.len(), 2, "{seen:?}");
 }
 
 #[tokio::test]
 async fn host_matching_ignores_case_and_port() {
-    let gateway = RunningGateway::start(split_table().await).await;
-    let (status, _) = send(
-        gateway.addr,
-        get("Canary-Hello.Default.Example.COM:8080", "/", &[]),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    for path in Path::BOTH {
+        let gateway = RunningGateway::start_on(path, split_table().await).await;
+        let (status, _) = send(
+            gateway.addr,
+            get("Canary-Hello.Default.Example.COM:8080", "/", &[]),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+    }
 }
 
 #[tokio::test]
 async fn unknown_host_is_404_naming_the_host() {
-    let gateway = RunningGateway::start(split_table().await).await;
-    let (status, body) = send(gateway.addr, get("nobody.default.example.com", "/", &[])).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(body.contains("nobody.default.example.com"), "{body}");
+    for path in Path::BOTH {
+        let gateway = RunningGateway::start_on(path, split_table().await).await;
+        let (status, body) = send(gateway.addr, get("nobody.default.example.com", "/", &[])).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(body.contains("nobody.default.example.com"), "{body}");
+    }
 }
 
 #[tokio::test]
 async fn revision_without_endpoints_is_503() {
-    let table = RouteTable::from_knative(
-        DOMAIN,
-        vec![knative_route("idle", &[("idle-00001", 100, None)])],
-        vec![revision("idle-00001", Protocol::Http1, &[])],
-    )
-    .unwrap();
-    let gateway = RunningGateway::start(table).await;
-    let (status, body) = send(gateway.addr, get("idle.default.example.com", "/", &[])).await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(body.contains("default/idle-00001"), "{body}");
+    for path in Path::BOTH {
+        let table = RouteTable::from_knative(
+            DOMAIN,
+            vec![knative_route("idle", &[("idle-00001", 100, None)])],
+            vec![revision("idle-00001", Protocol::Http1, &[])],
+        )
+        .unwrap();
+        let gateway = RunningGateway::start_on(path, table).await;
+        let (status, body) = send(gateway.addr, get("idle.default.example.com", "/", &[])).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body.contains("default/idle-00001"), "{body}");
+    }
 }
 
 #[tokio::test]
 async fn unreachable_endpoint_is_502() {
-    // Bind then drop: nothing listens on the port any more.
-    let dead = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap()
-        .local_addr()
+    for path in Path::BOTH {
+        // Bind then drop: nothing listens on the port any more.
+        let dead = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let table = RouteTable::from_knative(
+            DOMAIN,
+            vec![knative_route("dead", &[("dead-00001", 100, None)])],
+            vec![revision("dead-00001", Protocol::Http1, &[dead])],
+        )
         .unwrap();
-    let table = RouteTable::from_knative(
-        DOMAIN,
-        vec![knative_route("dead", &[("dead-00001", 100, None)])],
-        vec![revision("dead-00001", Protocol::Http1, &[dead])],
-    )
-    .unwrap();
-    let gateway = RunningGateway::start(table).await;
-    let (status, _) = send(gateway.addr, get("dead.default.example.com", "/", &[])).await;
-    assert_eq!(status, StatusCode::BAD_GATEWAY);
+        let gateway = RunningGateway::start_on(path, table).await;
+        let (status, _) = send(gateway.addr, get("dead.default.example.com", "/", &[])).await;
+        assert_eq!(status, StatusCode::BAD_GATEWAY);
+    }
 }
 
 #[tokio::test]
 async fn slow_revision_is_504_after_its_timeout() {
-    let upstream = start_echo_upstream("slow-00001", Protocol::Http1).await;
-    let table = RouteTable::from_knative(
-        DOMAIN,
-        vec![knative_route("slow", &[("slow-00001", 100, None)])],
-        vec![
-            revision("slow-00001", Protocol::Http1, &[upstream])
-                .with_timeout(Duration::from_millis(300)),
-        ],
-    )
-    .unwrap();
-    let gateway = RunningGateway::start(table).await;
-    let started = tokio::time::Instant::now();
-    let (status, _) = send(gateway.addr, get("slow.default.example.com", "/slow", &[])).await;
-    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
-    assert!(started.elapsed() < Duration::from_secs(2));
+    for path in Path::BOTH {
+        let upstream = start_echo_upstream("slow-00001", Protocol::Http1).await;
+        let table = RouteTable::from_knative(
+            DOMAIN,
+            vec![knative_route("slow", &[("slow-00001", 100, None)])],
+            vec![
+                revision("slow-00001", Protocol::Http1, &[upstream])
+                    .with_timeout(Duration::from_millis(300)),
+            ],
+        )
+        .unwrap();
+        let gateway = RunningGateway::start_on(path, table).await;
+        let started = tokio::time::Instant::now();
+        let (status, _) = send(gateway.addr, get("slow.default.example.com", "/slow", &[])).await;
+        assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
 }
 
 #[tokio::test]
@@ -197,25 +211,51 @@ async fn stored_table_takes_effect_on_the_next_request() {
 
 #[tokio::test]
 async fn response_still_streaming_at_the_timeout_is_cut() {
-    let upstream = start_echo_upstream("slow-00001", Protocol::Http1).await;
+    for path in Path::BOTH {
+        let upstream = start_echo_upstream("slow-00001", Protocol::Http1).await;
+        let table = RouteTable::from_knative(
+            DOMAIN,
+            vec![knative_route("slow", &[("slow-00001", 100, None)])],
+            vec![
+                revision("slow-00001", Protocol::Http1, &[upstream])
+                    .with_timeout(Duration::from_millis(500)),
+            ],
+        )
+        .unwrap();
+        let gateway = RunningGateway::start_on(path, table).await;
+        let mut connection = http1_connection(gateway.addr).await;
+        let started = tokio::time::Instant::now();
+        let response = connection
+            .send_request(get("slow.default.example.com", "/slow-body", &[]))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = http_body_util::BodyExt::collect(response.into_body()).await;
+        assert!(body.is_err(), "the body should have been cut");
+        assert!(started.elapsed() < Duration::from_millis(1500));
+    }
+}
+
+#[tokio::test]
+async fn h2c_endpoints_take_turns_across_one_request_connections() {
+    // An h2c revision's request is handed from the fast path to hyper: it must be
+    // routed once, or round-robin advances twice per request and, with an even number
+    // of endpoints, one endpoint gets everything.
+    let first = start_echo_upstream("first", Protocol::H2c).await;
+    let second = start_echo_upstream("second", Protocol::H2c).await;
     let table = RouteTable::from_knative(
         DOMAIN,
-        vec![knative_route("slow", &[("slow-00001", 100, None)])],
-        vec![
-            revision("slow-00001", Protocol::Http1, &[upstream])
-                .with_timeout(Duration::from_millis(500)),
-        ],
+        vec![knative_route("grpc", &[("grpc-00001", 100, None)])],
+        vec![revision("grpc-00001", Protocol::H2c, &[first, second])],
     )
     .unwrap();
     let gateway = RunningGateway::start(table).await;
-    let mut connection = http1_connection(gateway.addr).await;
-    let started = tokio::time::Instant::now();
-    let response = connection
-        .send_request(get("slow.default.example.com", "/slow-body", &[]))
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let body = http_body_util::BodyExt::collect(response.into_body()).await;
-    assert!(body.is_err(), "the body should have been cut");
-    assert!(started.elapsed() < Duration::from_millis(1500));
+    let mut served = std::collections::BTreeMap::new();
+    for _ in 0..10 {
+        let (status, body) = send(gateway.addr, get("grpc.default.example.com", "/", &[])).await;
+        assert_eq!(status, StatusCode::OK);
+        *served.entry(Echo::parse(&body).revision).or_insert(0) += 1;
+    }
+    assert_eq!(served.get("first"), Some(&5), "{served:?}");
+    assert_eq!(served.get("second"), Some(&5), "{served:?}");
 }

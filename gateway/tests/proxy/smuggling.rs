@@ -336,3 +336,27 @@ async fn every_known_shape_is_forwarded_framed_or_refused_on_both_paths() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_function_naming_its_framing_in_connection_keeps_its_framing() {
+    for path in Path::BOTH {
+        let reply: crate::recorder::Reply = std::sync::Arc::new(|_| {
+            b"HTTP/1.1 200 OK\r\nConnection: content-length, x-hop\r\nX-Hop: 1\r\nContent-Length: 5\r\n\r\nhello"
+                .to_vec()
+        });
+        let mut recorder = Recorder::start_with(reply).await;
+        let gateway = RunningGateway::start_on(path, table(&recorder).await).await;
+        let raw = format!(
+            "GET /a HTTP/1.1\r\nHost: {HOST}\r\n\r\nGET /b HTTP/1.1\r\nHost: {HOST}\r\n\r\n"
+        );
+        let (responses, _) = send_raw(gateway.addr, raw.as_bytes(), 2).await;
+        assert_eq!(responses.len(), 2, "{path:?}: {responses:?}");
+        for response in &responses {
+            assert_eq!(response.values("content-length"), ["5"], "{path:?}");
+            assert_eq!(response.body, b"hello", "{path:?}");
+            assert!(response.values("x-hop").is_empty(), "{path:?}");
+        }
+        gateway.stop().await;
+        assert_eq!(recorder.settle().await.len(), 2, "{path:?}");
+    }
+}

@@ -103,11 +103,10 @@ pub(crate) fn parse(buf: &[u8], request: bool, eof: bool, to_head: bool) -> Pars
     let lengths: Vec<&str> = field_values(&headers, "content-length");
     let encodings: Vec<&str> = field_values(&headers, "transfer-encoding");
     let rest = &buf[head_len..];
-    let bodiless = !request && to_head
-        || !request && {
-            let status = message(Vec::new(), Framing::None).status();
-            status == 204 || status == 304 || (100..200).contains(&status)
-        };
+    let bodiless = !request && {
+        let status = message(Vec::new(), Framing::None).status();
+        to_head || status == 204 || status == 304 || (100..200).contains(&status)
+    };
     if bodiless {
         return Parse::Complete(message(Vec::new(), Framing::None), head_len);
     }
