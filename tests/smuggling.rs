@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Fnmesh, eventually, http_get, raw_http};
+use common::{Fnmesh, eventually, http_get, raw_http, service_yaml_running};
 use serde_json::Value;
 
 const HOST: &str = "recorder.default.example.com";
@@ -37,22 +37,14 @@ fn values<'a>(request: &'a Value, name: &str) -> Vec<&'a str> {
 fn connection_cannot_strip_framing_or_host_on_the_way_to_a_function() {
     let f = Fnmesh::start();
     let record = f.data_dir.join("recorded.jsonl");
-    f.apply(&format!(
-        "apiVersion: serving.knative.dev/v1
-kind: Service
-metadata:
-  name: recorder
-spec:
-  template:
-    spec:
-      containers:
-        - image: example.com/recorder:latest
-          command: [\"python3\", \"examples/record_bytes.py\"]
-          env:
-            - name: RECORD_FILE
-              value: {}
-",
+    let env = format!(
+        "          env:\n            - name: RECORD_FILE\n              value: {}\n",
         record.display()
+    );
+    f.apply(&service_yaml_running(
+        "recorder",
+        "examples/record_bytes.py",
+        &env,
     ));
     eventually(Duration::from_secs(60), "the recorder serves", || {
         (http_get(&f.ingress, HOST).0 == 200).then_some(())

@@ -203,8 +203,14 @@ impl Drop for Fnmesh {
     }
 }
 
-/// A Knative Service manifest with a local command.
+/// A Knative Service manifest running the hello example.
 pub fn service_yaml(name: &str, extra_spec: &str) -> String {
+    service_yaml_running(name, "examples/hello.py", extra_spec)
+}
+
+/// A Knative Service manifest whose container runs the Python function `script`
+/// (relative to the repository root), with `extra_spec` appended to the container.
+pub fn service_yaml_running(name: &str, script: &str, extra_spec: &str) -> String {
     format!(
         "apiVersion: serving.knative.dev/v1
 kind: Service
@@ -215,7 +221,7 @@ spec:
     spec:
       containers:
         - image: example.com/fn:latest
-          command: [\"python3\", \"examples/hello.py\"]
+          command: [\"python3\", \"{script}\"]
 {extra_spec}"
     )
 }

@@ -48,6 +48,9 @@ pub(crate) struct RequestScan<'a> {
     /// `Connection` names fields other than `close`/`keep-alive`/`upgrade`.
     names_fields: bool,
     te_trailers: bool,
+    /// `Forwarded` / `X-Forwarded-For` lines are present (most requests have none).
+    earlier_forwarded: bool,
+    earlier_x_forwarded_for: bool,
 }
 
 /// This hop's part of the function's head.
@@ -83,6 +86,8 @@ impl<'a> RequestScan<'a> {
             expect: false,
             names_fields: false,
             te_trailers: false,
+            earlier_forwarded: false,
+            earlier_x_forwarded_for: false,
         };
         let mut length: Option<u64> = None;
         let mut codings = 0usize;
@@ -125,6 +130,8 @@ impl<'a> RequestScan<'a> {
                         ListItems::new(value).any(|t| t.eq_ignore_ascii_case(b"trailers"));
                 }
                 Field::Tag if scan.tag.is_none() => scan.tag = Some(value),
+                Field::Forwarded => scan.earlier_forwarded = true,
+                Field::XForwardedFor => scan.earlier_x_forwarded_for = true,
                 _ => {}
             }
         }
@@ -194,11 +201,15 @@ impl<'a> RequestScan<'a> {
         }
         // Earlier hops' lists are folded into one line with ours appended.
         sink.push_with("forwarded", |out| {
-            self.push_earlier(out, &lines, Field::Forwarded);
+            if self.earlier_forwarded {
+                self.push_earlier(out, &lines, Field::Forwarded);
+            }
             hop.client.push_element(out, hop.host);
         });
         sink.push_with("x-forwarded-for", |out| {
-            self.push_earlier(out, &lines, Field::XForwardedFor);
+            if self.earlier_x_forwarded_for {
+                self.push_earlier(out, &lines, Field::XForwardedFor);
+            }
             out.extend_from_slice(hop.client.client_address());
         });
         if !client_proto {
