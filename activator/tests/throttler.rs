@@ -104,6 +104,7 @@ async fn waiters_are_woken_in_fifo_order_one_per_freed_slot() {
         handles.push(tokio::spawn(async move {
             let p = t2.acquire(in_an_hour()).await.unwrap();
             order.lock().push(i);
+            // Virtual time (the test is paused): hold the slot so the others stay queued.
             tokio::time::sleep(Duration::from_millis(10)).await;
             drop(p);
         }));

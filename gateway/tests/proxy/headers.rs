@@ -5,13 +5,19 @@ use http::StatusCode;
 
 use crate::support::*;
 
+/// What an echo function behind a gateway on `path` saw of `request` (answered 200).
+async fn echoed(path: Path, request: http::Request<http_body_util::Full<bytes::Bytes>>) -> Echo {
+    let gateway = RunningGateway::start_on(path, single_revision_table("hello-00001").await).await;
+    let (status, body) = send(gateway.addr, request).await;
+    assert_eq!(status, StatusCode::OK, "{path:?}: {body}");
+    Echo::parse(&body)
+}
+
 const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
 #[tokio::test]
 async fn forwarding_headers_are_added_and_user_headers_pass_unchanged() {
     for path in Path::BOTH {
-        let gateway =
-            RunningGateway::start_on(path, single_revision_table("hello-00001").await).await;
         let request = get(
             "Hello.default.example.com:80",
             "/path?q=1",
@@ -23,9 +29,7 @@ async fn forwarding_headers_are_added_and_user_headers_pass_unchanged() {
                 ("x-forwarded-for", "192.0.2.60"),
             ],
         );
-        let (status, body) = send(gateway.addr, request).await;
-        assert_eq!(status, StatusCode::OK);
-        let echo = Echo::parse(&body);
+        let echo = echoed(path, request).await;
         assert_eq!(echo.header("host"), Some("Hello.default.example.com:80"));
         assert_eq!(echo.header("traceparent"), Some(TRACEPARENT));
         assert_eq!(echo.header("x-user"), Some("Some Value"));
@@ -47,10 +51,7 @@ async fn forwarding_headers_are_added_and_user_headers_pass_unchanged() {
 #[tokio::test]
 async fn fresh_request_gets_plain_forwarding_headers() {
     for path in Path::BOTH {
-        let gateway =
-            RunningGateway::start_on(path, single_revision_table("hello-00001").await).await;
-        let (_, body) = send(gateway.addr, get("hello.default.example.com", "/", &[])).await;
-        let echo = Echo::parse(&body);
+        let echo = echoed(path, get("hello.default.example.com", "/", &[])).await;
         assert_eq!(
             echo.header("forwarded"),
             Some("for=127.0.0.1;host=hello.default.example.com;proto=http")
@@ -63,8 +64,6 @@ async fn fresh_request_gets_plain_forwarding_headers() {
 #[tokio::test]
 async fn internal_headers_from_clients_are_stripped_and_the_gateways_own_set() {
     for path in Path::BOTH {
-        let gateway =
-            RunningGateway::start_on(path, single_revision_table("hello-00001").await).await;
         let request = get(
             "hello.default.example.com",
             "/",
@@ -77,9 +76,7 @@ async fn internal_headers_from_clients_are_stripped_and_the_gateways_own_set() {
                 ("k-anything", "x"),
             ],
         );
-        let (status, body) = send(gateway.addr, request).await;
-        assert_eq!(status, StatusCode::OK);
-        let echo = Echo::parse(&body);
+        let echo = echoed(path, request).await;
         let leaked: Vec<_> = echo
             .headers
             .iter()
@@ -94,8 +91,6 @@ async fn internal_headers_from_clients_are_stripped_and_the_gateways_own_set() {
 #[tokio::test]
 async fn hop_by_hop_headers_are_not_forwarded() {
     for path in Path::BOTH {
-        let gateway =
-            RunningGateway::start_on(path, single_revision_table("hello-00001").await).await;
         let request = get(
             "hello.default.example.com",
             "/",
@@ -106,8 +101,7 @@ async fn hop_by_hop_headers_are_not_forwarded() {
                 ("te", "trailers"),
             ],
         );
-        let (_, body) = send(gateway.addr, request).await;
-        let echo = Echo::parse(&body);
+        let echo = echoed(path, request).await;
         assert_eq!(echo.header("x-per-hop"), None);
         assert_eq!(echo.header("proxy-authorization"), None);
         assert_eq!(echo.header("te"), Some("trailers"));
