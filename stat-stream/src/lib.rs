@@ -1,0 +1,1 @@
+//! The metrics stream between the data plane and the autoscaler (being written).
