@@ -33,6 +33,7 @@ mod go_value;
 mod kpa;
 mod revision_scaling;
 mod scale_down_delay;
+mod scaler;
 mod simulate;
 mod trace;
 
@@ -40,5 +41,6 @@ pub use annotations::ANNOTATION_PREFIX;
 pub use config::{AutoscalerConfig, CONFIG_KEYS, ConfigError, KPA_CLASS};
 pub use kpa::{DeciderSpec, Decision, Kpa};
 pub use revision_scaling::{AnnotationError, RevisionScaling, ScalingMetric};
+pub use scaler::{Observed, Outcome, Scaler, ScalerBounds};
 pub use simulate::{CONTAINER_CONCURRENCY_KEY, OUTPUT_HEADER, SimulateError, simulate};
 pub use trace::{TraceError, TraceProblem};
