@@ -10,14 +10,18 @@
 //! [`RoutingTable`]: crate::routing::RoutingTable
 
 mod backend;
+mod placement;
 #[cfg(test)]
 mod tests;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use std::net::SocketAddr;
+
 use crds::Revision;
 use futures::{StreamExt, stream};
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::ResourceExt;
 use kube::api::Api;
@@ -26,9 +30,15 @@ use kube::runtime::watcher::{self, Event};
 use kube::runtime::{WatchStreamExt, watcher as watch};
 
 pub use backend::{backend, ready_endpoints};
+pub use placement::place;
 
+use crate::config_map::CONFIG_MAP_NAMESPACE;
 use crate::context::Context;
-use crate::labels::REVISION_LABEL;
+use crate::labels::{
+    ACTIVATOR_SERVICE, REVISION_LABEL, SERVICE_NAME_LABEL, SERVING_MODE_ANNOTATION,
+    SERVING_MODE_PROXY,
+};
+use crate::revision::deployment::deployment_name;
 use crate::routing::{ObjectKey, RoutingTable};
 
 /// What a watch event asks the watcher to recompute.
@@ -40,10 +50,21 @@ enum Touched {
     Nothing,
 }
 
+/// The watch caches a backend is computed from.
+struct Caches {
+    slices: Store<EndpointSlice>,
+    revisions: Store<Revision>,
+    /// For the serving mode the autoscaler writes on each revision's Deployment.
+    deployments: Store<Deployment>,
+    activators: Store<EndpointSlice>,
+}
+
 /// Watches until the process ends, publishing backends into `ctx.routing`.
 pub async fn run(ctx: Arc<Context>) {
     let (slices, slice_writer) = reflector::store::<EndpointSlice>();
     let (revisions, revision_writer) = reflector::store::<Revision>();
+    let (deployments, deployment_writer) = reflector::store::<Deployment>();
+    let (activators, activator_writer) = reflector::store::<EndpointSlice>();
     let slice_events = watch(
         Api::<EndpointSlice>::all(ctx.client.clone()),
         watcher::Config::default().labels(REVISION_LABEL),
@@ -57,23 +78,59 @@ pub async fn run(ctx: Arc<Context>) {
     )
     .default_backoff()
     .reflect(revision_writer)
-    .map(|event| event.map(|e| touched(&e, revision_key)));
-    let mut events = std::pin::pin!(stream::select(slice_events, revision_events));
+    .map(|event| event.map(|e| touched(&e, revision_key)))
+    .boxed();
+    let deployment_events = watch(
+        Api::<Deployment>::all(ctx.client.clone()),
+        watcher::Config::default().labels(REVISION_LABEL),
+    )
+    .default_backoff()
+    .reflect(deployment_writer)
+    .map(|event| event.map(|e| touched(&e, deployment_revision)))
+    .boxed();
+    // Any change to where the activator is moves every revision behind it.
+    let activator_events = watch(
+        Api::<EndpointSlice>::namespaced(ctx.client.clone(), CONFIG_MAP_NAMESPACE),
+        watcher::Config::default().labels(&format!("{SERVICE_NAME_LABEL}={ACTIVATOR_SERVICE}")),
+    )
+    .default_backoff()
+    .reflect(activator_writer)
+    .map(|event| {
+        event.map(|e| match touched(&e, slice_revision) {
+            Touched::Nothing => Touched::Nothing,
+            _ => Touched::All,
+        })
+    })
+    .boxed();
+    let slice_events = slice_events.boxed();
+    let caches = Caches {
+        slices,
+        revisions,
+        deployments,
+        activators,
+    };
+    let mut events = stream::select_all([
+        slice_events,
+        revision_events,
+        deployment_events,
+        activator_events,
+    ]);
     let mut published = BTreeSet::new();
     while let Some(event) = events.next().await {
         match event {
             Ok(Touched::One(key)) => {
-                publish(&ctx.routing, &revisions, &slices, &mut published, key);
+                publish(&ctx.routing, &caches, &mut published, key);
             }
             Ok(Touched::All) => {
-                let keys: BTreeSet<ObjectKey> = revisions
+                let keys: BTreeSet<ObjectKey> = caches
+                    .revisions
                     .state()
                     .iter()
                     .map(|r| revision_key(r))
                     .chain(published.iter().cloned())
                     .collect();
                 for key in keys {
-                    publish(&ctx.routing, &revisions, &slices, &mut published, key);
+                    publish(&ctx.routing, &caches, &mut published, key);
                 }
             }
             Ok(Touched::Nothing) => {}
@@ -108,16 +165,26 @@ fn slice_revision(slice: &EndpointSlice) -> ObjectKey {
     ObjectKey::new(slice.namespace().unwrap_or_default(), name)
 }
 
+fn deployment_revision(deployment: &Deployment) -> ObjectKey {
+    ObjectKey::new(
+        deployment.namespace().unwrap_or_default(),
+        deployment
+            .labels()
+            .get(REVISION_LABEL)
+            .cloned()
+            .unwrap_or_default(),
+    )
+}
+
 /// Recomputes `key`'s backend from the caches (or removes it with its revision).
 fn publish(
     routing: &RoutingTable,
-    revisions: &Store<Revision>,
-    slices: &Store<EndpointSlice>,
+    caches: &Caches,
     published: &mut BTreeSet<ObjectKey>,
     key: ObjectKey,
 ) {
     let reference = ObjectRef::new(&key.name).within(&key.namespace);
-    let Some(revision) = revisions.get(&reference) else {
+    let Some(revision) = caches.revisions.get(&reference) else {
         if published.remove(&key) {
             tracing::debug!(revision = %key, "revision gone; backend removed");
             routing.remove_backend(&key);
@@ -126,12 +193,27 @@ fn publish(
     };
     // A scan of the cache: slices are few per node and this runs per event, not per
     // request.
-    let all = slices.state();
+    let all = caches.slices.state();
     let own = all
         .iter()
         .filter(|s| slice_revision(s) == key)
         .map(AsRef::as_ref);
-    let backend = backend(&revision, own);
+    let deployment = ObjectRef::new(&deployment_name(&key.name)).within(&key.namespace);
+    let proxy_mode = caches.deployments.get(&deployment).is_some_and(|d| {
+        d.annotations()
+            .get(SERVING_MODE_ANNOTATION)
+            .map(String::as_str)
+            == Some(SERVING_MODE_PROXY)
+    });
+    let mut activators: Vec<SocketAddr> = caches
+        .activators
+        .state()
+        .iter()
+        .flat_map(|s| ready_endpoints(s, Some("http")))
+        .collect();
+    activators.sort_unstable();
+    activators.dedup();
+    let backend = place(backend(&revision, own), &revision, proxy_mode, &activators);
     tracing::debug!(revision = %key, endpoints = backend.endpoints.len(), "backend");
     routing.set_backend(backend);
     published.insert(key);

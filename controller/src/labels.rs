@@ -34,3 +34,15 @@ pub const PROGRESS_DEADLINE_ANNOTATIONS: [&str; 2] = [
 ];
 /// Pod template annotation the runner reads for the revision's request timeout.
 pub const TIMEOUT_SECONDS_ANNOTATION: &str = "fnmesh.dev/timeout-seconds";
+/// On a revision's Deployment, written by the autoscaler: `Proxy` puts the activator in
+/// the revision's request path (at zero, on the way there, or when spare capacity
+/// cannot absorb a burst), `Serve` sends requests straight to the replicas. Knative
+/// keeps this on a ServerlessService's `spec.mode`.
+pub const SERVING_MODE_ANNOTATION: &str = "fnmesh.dev/serving-mode";
+pub const SERVING_MODE_PROXY: &str = "Proxy";
+pub const SERVING_MODE_SERVE: &str = "Serve";
+/// Kubernetes' label tying an EndpointSlice to its Service.
+pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
+/// The activator's Service in `knative-serving` (Knative's name): its EndpointSlices
+/// are where the activator can be reached.
+pub const ACTIVATOR_SERVICE: &str = "activator-service";

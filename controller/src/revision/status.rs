@@ -11,8 +11,10 @@
 use crds::{ContainerStatus, Revision, RevisionStatus};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentCondition};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::ResourceExt;
 
 use crate::conditions::{ConditionSet, FALSE, TRUE};
+use crate::revision::deployment::initial_replicas;
 
 pub const RESOURCES_AVAILABLE: &str = "ResourcesAvailable";
 pub const CONTAINER_HEALTHY: &str = "ContainerHealthy";
@@ -89,12 +91,15 @@ pub fn revision_status(
             && c.reason.as_deref() == Some(PROGRESS_DEADLINE_EXCEEDED)
     });
 
+    // `initial-scale: 0` (with `allow-zero-initial-scale`): nothing has to prove itself
+    // before the first request, so the revision is ready at zero, as Knative's is.
+    let proven = ready > 0 || (desired == 0 && initial_replicas(rev.annotations()) == 0);
     // Health of the container itself.
     match failure {
         Some(f) if f.reason.as_deref() != Some(CONTAINER_NOT_RUNNABLE) => {
             m.mark_false(CONTAINER_HEALTHY, reason(f), message(f));
         }
-        _ if ready > 0 => m.mark_true(CONTAINER_HEALTHY),
+        _ if proven => m.mark_true(CONTAINER_HEALTHY),
         _ if !m.is_true(CONTAINER_HEALTHY) => m.mark_unknown(CONTAINER_HEALTHY, DEPLOYING, ""),
         _ => {}
     }
@@ -106,7 +111,7 @@ pub fn revision_status(
         (_, Some(p)) if ready == 0 => {
             m.mark_false(RESOURCES_AVAILABLE, PROGRESS_DEADLINE_EXCEEDED, message(p));
         }
-        _ if ready > 0 => m.mark_true(RESOURCES_AVAILABLE),
+        _ if proven => m.mark_true(RESOURCES_AVAILABLE),
         _ if !m.is_true(RESOURCES_AVAILABLE) => m.mark_unknown(RESOURCES_AVAILABLE, DEPLOYING, ""),
         _ => {}
     }

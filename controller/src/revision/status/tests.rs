@@ -93,6 +93,21 @@ fn scaled_to_zero_stays_ready_but_inactive() {
 }
 
 #[test]
+fn zero_initial_scale_is_ready_with_no_replica() {
+    let mut rev = revision();
+    rev.annotations_mut()
+        .insert("autoscaling.knative.dev/initial-scale".into(), "0".into());
+    let s = step(&mut rev, &deployment(0, 0, &[]), 1);
+    assert_eq!(cond(&s, READY).status, TRUE);
+    assert_eq!(cond(&s, ACTIVE).status, FALSE);
+    assert_eq!(cond(&s, ACTIVE).reason.as_deref(), Some("NoTraffic"));
+    // Without the annotation a revision at zero that never ran is not ready.
+    let mut plain = revision();
+    let s = step(&mut plain, &deployment(0, 0, &[]), 1);
+    assert_eq!(cond(&s, READY).status, UNKNOWN);
+}
+
+#[test]
 fn crashing_container_fails_with_the_runners_words() {
     let mut rev = revision();
     let msg = "container user-container exited with code 3: boom";

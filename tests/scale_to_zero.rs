@@ -1,0 +1,307 @@
+//! Scale to zero and back, through the real `fnmesh up`, kubectl and function
+//! processes: an idle service loses its last replica, requests at zero are held and
+//! answered, containerConcurrency holds per replica while load spreads over several,
+//! a revision's timeout cuts a slow request, a function that cannot start fails the
+//! held requests promptly, `initial-scale: 0` is ready with nothing running, and a
+//! revision no route references goes to zero.
+//!
+//! Every test sets `stable-window: 6s` and `scale-to-zero-grace-period: 6s` in
+//! `config-autoscaler` (Knative's minimums) so that idling takes seconds, not minutes.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::{Fnmesh, eventually, service_yaml_running};
+use serde_json::Value;
+
+const FAST_IDLE: &str = "apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: config-autoscaler
+  namespace: knative-serving
+data:
+  stable-window: 6s
+  scale-to-zero-grace-period: 6s
+  allow-zero-initial-scale: \"true\"
+";
+
+fn start() -> Fnmesh {
+    let f = Fnmesh::start();
+    f.kubectl_stdin(&["create", "namespace", "knative-serving"], "");
+    f.apply(FAST_IDLE);
+    f
+}
+
+/// One request on its own connection: (status, body, how long it took).
+fn get(ingress: &str, host: &str, path: &str) -> (u16, String, Duration) {
+    let started = Instant::now();
+    let Ok(mut stream) = TcpStream::connect(ingress) else {
+        return (0, String::new(), started.elapsed());
+    };
+    stream.set_read_timeout(Some(Duration::from_secs(60))).ok();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return (0, String::new(), started.elapsed());
+    }
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body, started.elapsed())
+}
+
+fn host(service: &str) -> String {
+    format!("{service}.default.example.com")
+}
+
+fn json(f: &Fnmesh, args: &[&str]) -> Value {
+    f.get_json(args)
+}
+
+fn condition<'a>(object: &'a Value, kind: &str) -> Option<&'a Value> {
+    object["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == kind)
+}
+
+fn wait_ready(f: &Fnmesh, kind: &str, name: &str) -> Value {
+    eventually(Duration::from_secs(60), &format!("{kind} {name} ready"), || {
+        let object = json(f, &["get", kind, name]);
+        (condition(&object, "Ready")?["status"] == "True").then_some(object)
+    })
+}
+
+/// The revision's replica counts as its status reports them.
+fn replicas(f: &Fnmesh, revision: &str) -> (i64, i64) {
+    let rev = json(f, &["get", "revision", revision]);
+    (
+        rev["status"]["actualReplicas"].as_i64().unwrap_or(-1),
+        rev["status"]["desiredReplicas"].as_i64().unwrap_or(-1),
+    )
+}
+
+/// How many processes run `marker` in their command line (the function's replicas).
+fn processes_running(marker: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .filter(|cmdline| {
+            let text = String::from_utf8_lossy(cmdline).replace('\0', " ");
+            text.contains(marker) && !text.contains("setpriv")
+        })
+        .count()
+}
+
+#[test]
+fn an_idle_service_scales_to_zero_and_fifty_requests_at_zero_are_all_answered() {
+    let f = start();
+    // A marker unique to this test's replicas, so other tests' processes do not count.
+    let marker = format!("--idle-marker-{}", std::process::id());
+    let manifest = service_yaml_running(
+        "idle",
+        "tests/functions/slow_counter.py",
+        &format!("          args: [\"{marker}\"]\n"),
+    );
+    f.apply(&manifest);
+    wait_ready(&f, "ksvc", "idle");
+    let (status, _, _) = get(&f.ingress, &host("idle"), "/");
+    assert_eq!(status, 200);
+
+    // stable window (6 s) to decide it is idle + grace period (6 s) behind the activator.
+    let idle_since = Instant::now();
+    eventually(Duration::from_secs(40), "no replica left", || {
+        (processes_running(&marker) == 0 && replicas(&f, "idle-00001") == (0, 0)).then_some(())
+    });
+    let to_zero = idle_since.elapsed();
+    assert!(
+        to_zero < Duration::from_secs(30),
+        "took {to_zero:?} to scale to zero"
+    );
+    let rev = json(&f, &["get", "revision", "idle-00001"]);
+    let active = condition(&rev, "Active").expect("Active condition");
+    assert_eq!(active["status"], "False", "{rev}");
+    assert_eq!(active["reason"], "NoTraffic", "{rev}");
+    assert_eq!(
+        condition(&rev, "Ready").unwrap()["status"],
+        "True",
+        "still ready at zero: {rev}"
+    );
+
+    // Fifty at once, at zero: held by the activator and all answered.
+    let ingress = f.ingress.clone();
+    let clients: Vec<_> = (0..50)
+        .map(|_| {
+            let ingress = ingress.clone();
+            std::thread::spawn(move || get(&ingress, &host("idle"), "/?sleep=50"))
+        })
+        .collect();
+    let results: Vec<(u16, String, Duration)> =
+        clients.into_iter().map(|c| c.join().unwrap()).collect();
+    let failed: Vec<_> = results.iter().filter(|(s, _, _)| *s != 200).collect();
+    assert!(failed.is_empty(), "{} of 50 failed: {failed:?}", failed.len());
+    assert!(processes_running(&marker) >= 1);
+}
+
+#[test]
+fn container_concurrency_one_holds_per_replica_and_load_spreads() {
+    let f = start();
+    let manifest = service_yaml_running(
+        "single",
+        "tests/functions/slow_counter.py",
+        "      containerConcurrency: 1\n",
+    );
+    f.apply(&manifest);
+    wait_ready(&f, "ksvc", "single");
+    let ingress = f.ingress.clone();
+    // Five clients, each sending requests back to back for a while.
+    let clients: Vec<_> = (0..5)
+        .map(|_| {
+            let ingress = ingress.clone();
+            std::thread::spawn(move || {
+                let mut seen = Vec::new();
+                let until = Instant::now() + Duration::from_secs(12);
+                while Instant::now() < until {
+                    seen.push(get(&ingress, &host("single"), "/?sleep=200"));
+                }
+                seen
+            })
+        })
+        .collect();
+    let results: Vec<(u16, String, Duration)> = clients
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    let failed: Vec<_> = results.iter().filter(|(s, _, _)| *s != 200).collect();
+    assert!(failed.is_empty(), "failed: {failed:?}");
+    let field = |body: &str, key: &str| {
+        body.split_whitespace()
+            .find_map(|w| w.strip_prefix(key))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let most = results
+        .iter()
+        .map(|(_, body, _)| field(body, "most=").parse::<u32>().unwrap_or(99))
+        .max()
+        .unwrap();
+    assert_eq!(most, 1, "a replica saw {most} requests at once");
+    let pids: std::collections::BTreeSet<String> =
+        results.iter().map(|(_, body, _)| field(body, "pid=")).collect();
+    assert!(pids.len() > 1, "all {} requests went to one replica", results.len());
+}
+
+#[test]
+fn a_revision_timeout_cuts_a_slow_request_with_504() {
+    let f = start();
+    let manifest = service_yaml_running(
+        "slow",
+        "tests/functions/slow_counter.py",
+        "      timeoutSeconds: 2\n",
+    );
+    f.apply(&manifest);
+    wait_ready(&f, "ksvc", "slow");
+    let (status, body, took) = get(&f.ingress, &host("slow"), "/?sleep=5000");
+    assert_eq!(status, 504, "{body}");
+    assert!(took >= Duration::from_secs(2), "answered after {took:?}");
+    assert!(took < Duration::from_secs(5), "answered after {took:?}");
+}
+
+#[test]
+fn a_function_that_cannot_start_fails_held_requests_promptly() {
+    let f = start();
+    let manifest = "apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: broken
+spec:
+  template:
+    metadata:
+      annotations:
+        autoscaling.knative.dev/initial-scale: \"0\"
+    spec:
+      containers:
+        - command: [\"sh\", \"-c\", \"echo 'cannot open database' >&2; exit 3\"]
+";
+    f.apply(manifest);
+    wait_ready(&f, "ksvc", "broken");
+    let (status, body, took) = get(&f.ingress, &host("broken"), "/");
+    assert!(status == 502 || status == 503, "{status}: {body}");
+    assert!(body.contains("cannot open database") || body.contains("ExitCode3"), "{body}");
+    assert!(took < Duration::from_secs(10), "answered after {took:?}");
+}
+
+#[test]
+fn zero_initial_scale_is_ready_with_nothing_running_and_wakes_on_the_first_request() {
+    let f = start();
+    let marker = format!("--initial-zero-{}", std::process::id());
+    let manifest = format!(
+        "apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: lazy
+spec:
+  template:
+    metadata:
+      annotations:
+        autoscaling.knative.dev/initial-scale: \"0\"
+    spec:
+      containers:
+        - command: [\"python3\", \"tests/functions/slow_counter.py\", \"{marker}\"]
+"
+    );
+    f.apply(&manifest);
+    let svc = wait_ready(&f, "ksvc", "lazy");
+    assert_eq!(processes_running(&marker), 0, "{svc}");
+    let rev = json(&f, &["get", "revision", "lazy-00001"]);
+    assert_eq!(condition(&rev, "Active").unwrap()["status"], "False", "{rev}");
+    let (status, body, _) = get(&f.ingress, &host("lazy"), "/");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(processes_running(&marker), 1);
+}
+
+#[test]
+fn a_revision_no_route_references_scales_to_zero() {
+    let f = start();
+    let marker = format!("--old-revision-{}", std::process::id());
+    let manifest = |target: &str| {
+        format!(
+            "apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: old
+spec:
+  template:
+    spec:
+      containers:
+        - command: [\"python3\", \"tests/functions/slow_counter.py\", \"{marker}\"]
+          env:
+            - name: TARGET
+              value: {target}
+"
+        )
+    };
+    f.apply(&manifest("one"));
+    wait_ready(&f, "revision", "old-00001");
+    f.apply(&manifest("two"));
+    wait_ready(&f, "revision", "old-00002");
+    eventually(Duration::from_secs(40), "old-00001 at zero", || {
+        (replicas(&f, "old-00001") == (0, 0)).then_some(())
+    });
+    // The routed revision keeps serving.
+    let (status, _, _) = get(&f.ingress, &host("old"), "/");
+    assert_eq!(status, 200);
+}
