@@ -1,6 +1,7 @@
 //! The response body the proxy hands to hyper: the upstream's streamed body or a local
 //! error message, cut off at the revision's deadline, and recorded in the revision's
-//! metrics when it finishes (or is dropped because the client went away).
+//! metrics (and its in-flight count ended) when it finishes (or is dropped because the
+//! client went away).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use bytes::Bytes;
 use http::StatusCode;
 use http_body_util::Full;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
+use stat_stream::InFlight;
 use tokio::time::{Instant, Sleep};
 
 use crate::metrics::RevisionMetrics;
@@ -42,18 +44,25 @@ enum Source {
     Local(Full<Bytes>),
 }
 
-/// Records one request in its revision's metrics when dropped, i.e. when the response
-/// is complete or abandoned.
+/// Records one request in its revision's metrics, and ends its count as in flight for
+/// the autoscaler, when dropped, i.e. when the response is complete or abandoned.
 #[derive(Debug)]
 pub(crate) struct Observation {
     pub(crate) metrics: Arc<RevisionMetrics>,
     pub(crate) status: StatusCode,
     pub(crate) arrival: Instant,
+    /// `None` for requests the autoscaler does not count (probes).
+    pub(crate) in_flight: Option<InFlight>,
 }
 
 impl Drop for Observation {
     fn drop(&mut self) {
-        self.metrics.record(self.status, self.arrival.elapsed());
+        // One clock read for both records.
+        let now = Instant::now();
+        self.metrics.record(self.status, now - self.arrival);
+        if let Some(in_flight) = self.in_flight.take() {
+            in_flight.end_at(now);
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use arc_swap::{ArcSwap, Guard};
 use parking_lot::Mutex;
+use stat_stream::{ConcurrencyCounter, CounterRegistry};
 
 use crate::metrics::{GatewayMetrics, MetricsError, RevisionMetrics};
 use crate::pool::Http1Endpoint;
@@ -19,6 +20,9 @@ use crate::route_table::RouteTable;
 pub struct GatewayConfig {
     current: ArcSwap<Snapshot>,
     metrics: GatewayMetrics,
+    /// In-flight counters for the autoscaler, by revision; each snapshot holds its
+    /// revisions' counters, so the hot path never looks one up.
+    stat_counters: Arc<CounterRegistry>,
     /// Serialises writers only (metric series bookkeeping); readers never touch it.
     store_lock: Mutex<()>,
     /// Plain HTTP/1.1 takes the byte-level fast path (`crate::h1`); off, hyper serves
@@ -40,6 +44,9 @@ pub(crate) struct RevisionRuntime {
     /// Keep-alive connections per endpoint, aligned with the revision's endpoints and
     /// carried over from the previous snapshot so a push keeps warm connections.
     pub(crate) upstreams: Box<[Arc<Http1Endpoint>]>,
+    /// Requests in flight, for the autoscaler; the same counter in every snapshot (the
+    /// registry hands out one per revision), so a push does not reset the figures.
+    pub(crate) stat_counter: Arc<ConcurrencyCounter>,
     next_endpoint: AtomicUsize,
 }
 
@@ -49,10 +56,12 @@ impl GatewayConfig {
     /// A configuration serving `table`.
     pub fn new(table: RouteTable) -> Self {
         let metrics = GatewayMetrics::new();
-        let snapshot = Snapshot::new(Arc::new(table), &metrics, None);
+        let stat_counters = Arc::new(CounterRegistry::default());
+        let snapshot = Snapshot::new(Arc::new(table), &metrics, &stat_counters, None);
         Self {
             current: ArcSwap::from_pointee(snapshot),
             metrics,
+            stat_counters,
             store_lock: Mutex::new(()),
             http1_fast_path: true,
         }
@@ -79,6 +88,7 @@ impl GatewayConfig {
         let next = Snapshot::new(
             Arc::clone(&table),
             &self.metrics,
+            &self.stat_counters,
             Some(&self.current.load()),
         );
         let kept: HashSet<(&str, &str)> = table
@@ -91,6 +101,8 @@ impl GatewayConfig {
                 self.metrics.forget(&revision.namespace, &revision.name);
             }
         }
+        self.stat_counters
+            .retain(|namespace, name| kept.contains(&(namespace, name)));
     }
 
     /// The table currently in force.
@@ -107,6 +119,12 @@ impl GatewayConfig {
     /// The gateway's metrics in Prometheus text format, as `/metrics` serves them.
     pub fn encode_metrics(&self) -> Result<Vec<u8>, MetricsError> {
         self.metrics.encode()
+    }
+
+    /// The per-revision in-flight counters the gateway keeps for the autoscaler
+    /// ([`report_stats`](crate::report_stats) samples and sends them).
+    pub fn stat_counters(&self) -> Arc<CounterRegistry> {
+        Arc::clone(&self.stat_counters)
     }
 
     pub(crate) fn snapshot(&self) -> Guard<Arc<Snapshot>> {
@@ -127,7 +145,12 @@ impl Default for GatewayConfig {
 // === impl Snapshot ===
 
 impl Snapshot {
-    fn new(table: Arc<RouteTable>, metrics: &GatewayMetrics, previous: Option<&Self>) -> Self {
+    fn new(
+        table: Arc<RouteTable>,
+        metrics: &GatewayMetrics,
+        stat_counters: &CounterRegistry,
+        previous: Option<&Self>,
+    ) -> Self {
         let warm: HashMap<SocketAddr, &Arc<Http1Endpoint>> = previous
             .into_iter()
             .flat_map(|p| p.revisions.iter())
@@ -148,6 +171,7 @@ impl Snapshot {
             .map(|r| RevisionRuntime {
                 metrics: Arc::new(metrics.for_revision(&r.namespace, &r.name)),
                 upstreams: r.endpoints.iter().map(|&addr| upstream(addr)).collect(),
+                stat_counter: stat_counters.counter(&r.namespace, &r.name),
                 next_endpoint: AtomicUsize::new(fastrand::usize(..)),
             })
             .collect();

@@ -7,7 +7,8 @@
 //! HTTP/1.1 or h2c as the revision's [`Protocol`] says. On the way the gateway adds
 //! `Forwarded` / `X-Forwarded-*`, drops hop-by-hop and platform-internal headers, refuses
 //! ambiguous framing, enforces the revision's timeout, passes WebSocket upgrades
-//! through, and counts every request per revision for Prometheus.
+//! through, and counts every request per revision for Prometheus and, as requests in
+//! flight, for the autoscaler ([`report_stats`]).
 //!
 //! Plain HTTP/1.1 to HTTP/1.1 functions — nearly all traffic — takes a fast path that
 //! parses and rewrites heads as bytes and relays bodies without hyper (`h1`); h2c,
@@ -73,3 +74,29 @@ pub use route_table::{
 };
 pub use server::{serve, serve_metrics};
 pub use workers::serve_on_threads;
+
+/// The metrics stream to the autoscaler, for binaries that run a gateway.
+pub use stat_stream;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// How often the gateway reports its in-flight counts (Knative's 1 s reporting period).
+const STAT_PERIOD: Duration = Duration::from_secs(1);
+
+/// Reports `config`'s per-revision requests in flight to the autoscaler at the address
+/// `autoscaler` holds (none yet: reports queue, bounded, until it is known), every
+/// second, as `reporter_id` (e.g. `gateway-<uuid>`). Spawns onto the current tokio
+/// runtime; the handle is the periodic task (abort it to stop reporting).
+pub fn report_stats(
+    config: &GatewayConfig,
+    autoscaler: watch::Receiver<Option<SocketAddr>>,
+    reporter_id: String,
+) -> JoinHandle<()> {
+    let reporter =
+        stat_stream::Reporter::spawn(autoscaler, reporter_id, stat_stream::StatSource::Ingress);
+    stat_stream::spawn_periodic(config.stat_counters(), reporter, STAT_PERIOD)
+}

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use http::uri::Authority;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version};
 use hyper::body::Incoming;
+use stat_stream::InFlight;
 use tokio::time::Instant;
 
 use crate::body::{Observation, ProxyBody};
@@ -31,6 +32,9 @@ pub(crate) struct Proxy {
 /// across the upstream await. All clones are reference-count bumps.
 pub(crate) struct Target {
     metrics: Arc<RevisionMetrics>,
+    /// Counts the request as in flight from its arrival until the [`Observation`] this
+    /// moves into is dropped (the response complete or abandoned); `None` for probes.
+    in_flight: Option<InFlight>,
     pub(crate) protocol: Protocol,
     arrival: Instant,
     pub(crate) deadline: Instant,
@@ -68,7 +72,8 @@ impl Proxy {
                 None => return ProxyError::MissingHost.into_response(),
             },
         };
-        let Some(target) = chosen.or_else(|| self.resolve(&host, scan.tag, arrival)) else {
+        let resolved = || self.resolve(&host, scan.tag, scan.probe, arrival);
+        let Some(target) = chosen.or_else(resolved) else {
             self.record_unrouted();
             return ProxyError::UnknownHost(host).into_response();
         };
@@ -86,14 +91,13 @@ impl Proxy {
         let mut rewritten = MapSink::with_capacity(headers.len() + 6);
         scan.write_fields(|| lines(headers), &hop, &mut rewritten);
         *request.headers_mut() = rewritten.into_map();
-        match self.forward(request, &host, &target, upgrading).await {
+        let response = match self.forward(request, &host, &target, upgrading).await {
             Ok(response) => response,
-            Err(error) => {
-                let response = error.into_response();
-                let status = response.status();
-                response.map(|body| body.observed(target.observation(status)))
-            }
-        }
+            Err(error) => error.into_response(),
+        };
+        // The body carries the observation, so the request counts until it is done.
+        let status = response.status();
+        response.map(|body| body.observed(target.observation(status)))
     }
 
     /// Whether plain HTTP/1.1 connections start on the fast path.
@@ -107,11 +111,14 @@ impl Proxy {
     }
 
     /// Picks the revision (by `host` and the optional tag header) and its endpoint for
-    /// a request that arrived at `arrival`; `None` when no route answers `host`.
+    /// a request that arrived at `arrival`, and starts counting it in flight unless it
+    /// is a `probe` (`K-Network-Probe`: the platform's, not load); `None` when no route
+    /// answers `host`.
     pub(crate) fn resolve(
         &self,
         host: &str,
         tag: Option<&[u8]>,
+        probe: bool,
         arrival: Instant,
     ) -> Option<Target> {
         let snapshot = self.config.snapshot();
@@ -124,6 +131,7 @@ impl Proxy {
         };
         Some(Target {
             metrics: Arc::clone(&runtime.metrics),
+            in_flight: (!probe).then(|| runtime.stat_counter.begin(arrival)),
             protocol: revision.spec.protocol,
             arrival,
             deadline: arrival + revision.spec.timeout,
@@ -205,18 +213,18 @@ impl Proxy {
             other => other,
         };
         *response.version_mut() = Version::HTTP_11;
-        Ok(response.map(|body| {
-            ProxyBody::upstream(body, deadline, lease).observed(target.observation(status))
-        }))
+        Ok(response.map(|body| ProxyBody::upstream(body, deadline, lease)))
     }
 }
 
 impl Target {
-    pub(crate) fn observation(&self, status: StatusCode) -> Observation {
+    /// What records the request when dropped; takes the in-flight guard along.
+    pub(crate) fn observation(self, status: StatusCode) -> Observation {
         Observation {
-            metrics: Arc::clone(&self.metrics),
+            metrics: self.metrics,
             status,
             arrival: self.arrival,
+            in_flight: self.in_flight,
         }
     }
 

@@ -41,7 +41,7 @@ pub struct RevisionStat {
 /// What one reporter sends each period (or at once, for a cold start).
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct StatReport {
-    /// Identifies the reporting instance (e.g. "gateway-<uuid>").
+    /// Identifies the reporting instance (e.g. `gateway-<uuid>`).
     #[prost(string, tag = "1")]
     pub reporter: String,
     #[prost(enumeration = "StatSource", tag = "2")]

@@ -12,3 +12,4 @@ mod lifecycle;
 mod protocols;
 mod routing;
 mod smuggling;
+mod stats;
