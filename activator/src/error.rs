@@ -1,8 +1,8 @@
 use std::time::Duration;
 
 /// Why a request could not get a replica. Each variant maps to one HTTP status in the
-/// (future) HTTP shell: `QueueFull` → 503 with `Retry-After`, `Timeout` → 504,
-/// `Failed` → 503 with the reason in the body.
+/// HTTP shell: `QueueFull` → 503 with `Retry-After`, `Timeout` → 504,
+/// `Failed` → 502 with the reason in the body.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ThrottleError {
     /// The revision already has `capacity` requests waiting; refusing keeps memory

@@ -1,0 +1,39 @@
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::throttler::DEFAULT_QUEUE_CAPACITY;
+
+/// How one activator instance runs.
+#[derive(Debug, Clone)]
+pub struct ActivatorConfig {
+    /// Requests one revision may have waiting before newcomers get 503.
+    pub queue_capacity: usize,
+    /// Where the activator publishes its own EndpointSlice (Knative's system namespace).
+    pub namespace: String,
+    /// This instance's name: its EndpointSlice is named after it, so several
+    /// activators can publish side by side.
+    pub instance: String,
+    /// The address to publish instead of the listener's, for a listener bound to an
+    /// unspecified address (`0.0.0.0`, `::`), which no peer can dial. Without it such
+    /// a listener is published as loopback.
+    pub advertise_ip: Option<IpAddr>,
+    /// How long in-flight requests may finish after `shutdown` before their
+    /// connections are closed.
+    pub drain_timeout: Duration,
+}
+
+/// The Service name Knative gives the activator; the gateway's xDS points cold
+/// revisions at its endpoints.
+pub const ACTIVATOR_SERVICE: &str = "activator-service";
+
+impl Default for ActivatorConfig {
+    fn default() -> Self {
+        Self {
+            queue_capacity: DEFAULT_QUEUE_CAPACITY,
+            namespace: "knative-serving".to_owned(),
+            instance: "activator".to_owned(),
+            advertise_ip: None,
+            drain_timeout: Duration::from_secs(30),
+        }
+    }
+}

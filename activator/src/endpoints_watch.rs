@@ -1,0 +1,46 @@
+//! Watches EndpointSlices of every namespace labelled with a revision (the runner's,
+//! one per local replica, or the EndpointSlice controller's in a cluster) and hands
+//! each change to the registry, which recomputes that revision's replicas.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::ResourceExt;
+use kube::api::Api;
+use kube::runtime::reflector::store::Writer;
+use kube::runtime::watcher::{self, Event};
+use kube::runtime::{WatchStreamExt, reflector};
+
+use crate::registry::{REVISION_LABEL, Registry};
+
+/// Watches until the stream ends (it retries by itself, so: until dropped).
+pub(crate) async fn run(
+    client: kube::Client,
+    cache: Writer<EndpointSlice>,
+    registry: Arc<Registry>,
+) {
+    let events = watcher::watcher(
+        Api::<EndpointSlice>::all(client),
+        watcher::Config::default().labels(REVISION_LABEL),
+    )
+    .default_backoff();
+    let mut events = std::pin::pin!(reflector::reflector(cache, events));
+    while let Some(event) = events.next().await {
+        match event {
+            // The cache is updated before the event is yielded, so the registry
+            // reads the slice it is told about.
+            Ok(Event::Apply(slice) | Event::Delete(slice)) => {
+                if let (Some(namespace), Some(revision)) =
+                    (slice.namespace(), slice.labels().get(REVISION_LABEL))
+                {
+                    registry.refresh(&namespace, revision);
+                }
+            }
+            // The cache swaps in a relist only at `InitDone`.
+            Ok(Event::InitDone) => registry.refresh_all(),
+            Ok(Event::Init | Event::InitApply(_)) => {}
+            Err(error) => tracing::warn!(%error, "EndpointSlice watch failed; retrying"),
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! One revision as the request path sees it: its settings, its throttler, and
+//! whether it is failed. Shared by every request for the revision and updated by the
+//! watches.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use parking_lot::Mutex;
+use tokio::sync::watch;
+
+use crate::revision_settings::{RevisionFailure, RevisionSettings};
+use crate::throttler::{RevisionThrottler, ThrottlerConfig};
+
+/// A revision's throttling state. Request counting for the autoscaler (a
+/// `stat-stream` counter) belongs here too: every request holds this struct.
+#[derive(Debug)]
+pub(crate) struct RevisionState {
+    pub(crate) namespace: String,
+    pub(crate) name: String,
+    pub(crate) settings: RevisionSettings,
+    pub(crate) throttler: RevisionThrottler,
+    /// Mirrors the throttler's replica count, so a request can tell "cold" without
+    /// taking the throttler's lock.
+    ready_endpoints: AtomicUsize,
+    /// `Some` while the revision reports a failure *and* has no ready endpoint: then
+    /// nothing will serve the requests it holds, so they are answered at once.
+    /// A watch channel rather than `RevisionThrottler::fail_waiting` alone, so a
+    /// request that joins the queue just after the failure was published still sees it.
+    failure: watch::Sender<Option<Arc<RevisionFailure>>>,
+    /// The last observed inputs; its lock orders refreshes from both watches, so the
+    /// one that read the caches last is the one that lands last.
+    inputs: Mutex<Inputs>,
+}
+
+/// What the watches last said about the revision.
+#[derive(Debug, Default)]
+pub(crate) struct Inputs {
+    pub(crate) condition_failure: Option<RevisionFailure>,
+    pub(crate) endpoints: Vec<SocketAddr>,
+}
+
+// === impl RevisionState ===
+
+impl RevisionState {
+    pub(crate) fn new(
+        namespace: &str,
+        name: &str,
+        settings: RevisionSettings,
+        queue_capacity: usize,
+        condition_failure: Option<RevisionFailure>,
+    ) -> Self {
+        let throttler = RevisionThrottler::new(ThrottlerConfig {
+            container_concurrency: settings.container_concurrency,
+            queue_capacity,
+        });
+        let failure = condition_failure.clone().map(Arc::new);
+        Self {
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+            settings,
+            throttler,
+            ready_endpoints: AtomicUsize::new(0),
+            failure: watch::Sender::new(failure),
+            inputs: Mutex::new(Inputs {
+                condition_failure,
+                endpoints: Vec::new(),
+            }),
+        }
+    }
+
+    pub(crate) fn has_ready_endpoint(&self) -> bool {
+        self.ready_endpoints.load(Ordering::Relaxed) > 0
+    }
+
+    /// Updates the inputs with `read` (which reads the watch caches) under the state's
+    /// lock, then applies them: endpoints to the throttler, failure to waiters.
+    pub(crate) fn refresh(&self, read: impl FnOnce(&mut Inputs)) {
+        let mut inputs = self.inputs.lock();
+        read(&mut inputs);
+        self.ready_endpoints
+            .store(inputs.endpoints.len(), Ordering::Relaxed);
+        self.throttler.update_endpoints(inputs.endpoints.clone());
+        let failure = inputs
+            .condition_failure
+            .as_ref()
+            .filter(|_| inputs.endpoints.is_empty());
+        self.failure.send_if_modified(|published| {
+            if published.as_deref() == failure {
+                return false;
+            }
+            *published = failure.cloned().map(Arc::new);
+            true
+        });
+    }
+
+    /// Follows the published failure (see the `failure` field).
+    pub(crate) fn watch_failure(&self) -> watch::Receiver<Option<Arc<RevisionFailure>>> {
+        self.failure.subscribe()
+    }
+}

@@ -1,0 +1,93 @@
+//! Connections to revision replicas: HTTP/1.1 through hyper-util's keep-alive pool,
+//! h2c through one multiplexed connection per replica (see `h2c`).
+
+mod h2c;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+
+use crate::request_body::RequestBody;
+use crate::revision_settings::Protocol;
+
+/// A dead replica should fail fast (and be retried or answered 502) rather than use up
+/// the request's timeout.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Idle keep-alive connections close after this; below common function-side idle
+/// timeouts, so the activator closes first and does not race a request into a close.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why a replica gave no response head.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum UpstreamError {
+    #[error("connect: {0}")]
+    Connect(std::io::Error),
+    #[error("connect timed out")]
+    ConnectTimeout,
+    #[error(transparent)]
+    Pooled(hyper_util::client::legacy::Error),
+    #[error(transparent)]
+    Http(hyper::Error),
+}
+
+/// Every replica connection of the activator, shared by all requests.
+#[derive(Debug, Clone)]
+pub(crate) struct Upstreams {
+    http1: Client<HttpConnector, RequestBody>,
+    h2c: h2c::H2cConnections,
+}
+
+// === impl UpstreamError ===
+
+impl UpstreamError {
+    /// Nothing was sent: the request may go to a replica again.
+    pub(crate) fn is_connect(&self) -> bool {
+        match self {
+            Self::Connect(_) | Self::ConnectTimeout => true,
+            Self::Pooled(e) => e.is_connect(),
+            Self::Http(_) => false,
+        }
+    }
+}
+
+// === impl Upstreams ===
+
+impl Upstreams {
+    pub(crate) fn new() -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        let http1 = Client::builder(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(IDLE_TIMEOUT)
+            .build(connector);
+        Self {
+            http1,
+            h2c: h2c::H2cConnections::default(),
+        }
+    }
+
+    /// Sends `request` to `addr`. For HTTP/1.1 its URI is `http://{addr}/…` (the pool
+    /// key) and `Host` the client's; for h2c its URI authority is the client's host.
+    pub(crate) async fn send(
+        &self,
+        protocol: Protocol,
+        addr: SocketAddr,
+        request: Request<RequestBody>,
+    ) -> Result<Response<Incoming>, UpstreamError> {
+        match protocol {
+            Protocol::Http1 => self
+                .http1
+                .request(request)
+                .await
+                .map_err(UpstreamError::Pooled),
+            Protocol::H2c => self.h2c.send(addr, request).await,
+        }
+    }
+}
