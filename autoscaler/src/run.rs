@@ -165,6 +165,7 @@ impl Autoscaler {
         };
         let routed = self.cluster.routed(key);
         let outcome = state.step(now, routed, replicas);
+        tracing::debug!(revision = %key, ?replicas, routed, ?outcome, "decided");
         self.actuator
             .apply(key, outcome, replicas, self.cluster.proxy(key));
     }

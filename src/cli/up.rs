@@ -1,6 +1,7 @@
 //! `fnmesh up`: single-node mode — the embedded API server, the controller (with its
-//! xDS server), the runner and the gateway in one process, wired exactly as they would
-//! be as separate processes: through the API and xDS on loopback.
+//! xDS server), the runner, the gateway, the autoscaler and the activator in one
+//! process, wired exactly as they would be as separate processes: through the API, xDS
+//! and the metrics stream on loopback.
 
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
@@ -27,6 +28,18 @@ pub(crate) struct UpArgs {
     /// Address of the controller's xDS (ADS) server, for the gateway or a stock Envoy.
     #[arg(long, env = "FNMESH_XDS_ADDR", default_value = "127.0.0.1:18000")]
     xds_addr: SocketAddr,
+    /// Address of the activator, which holds requests for revisions without a ready
+    /// replica (Knative's activator port).
+    #[arg(long, env = "FNMESH_ACTIVATOR_ADDR", default_value = "127.0.0.1:8012")]
+    activator_addr: SocketAddr,
+    /// Address of the autoscaler's metrics stream (gRPC), which the gateway and the
+    /// activator report to every second.
+    #[arg(
+        long,
+        env = "FNMESH_AUTOSCALER_ADDR",
+        default_value = "127.0.0.1:18080"
+    )]
+    autoscaler_addr: SocketAddr,
     /// Address of the gateway's Prometheus `/metrics`.
     #[arg(long, env = "FNMESH_METRICS_ADDR", default_value = "127.0.0.1:9464")]
     metrics_addr: SocketAddr,
@@ -97,6 +110,10 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     let xds_addr = xds.local_addr()?;
     let metrics = bind(args.metrics_addr, "gateway metrics").await?;
     let metrics_addr = metrics.local_addr()?;
+    let activator = bind(args.activator_addr, "activator").await?;
+    let activator_addr = activator.local_addr()?;
+    let stats = bind(args.autoscaler_addr, "autoscaler metrics stream").await?;
+    let stats_addr = stats.local_addr()?;
 
     let kubeconfig = args.data_dir.join("kubeconfig");
     let api_url = server.url();
@@ -145,17 +162,41 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
             }
         }
     });
+    let gateway_config_for_stats = Arc::clone(&gateway_config);
     tokio::spawn(gateway::serve_metrics(
         metrics,
         gateway_config,
         stop.clone().wait(),
     ));
 
+    // Scale to zero and back: every data-plane instance reports to the autoscaler.
+    let (_stats_addr_tx, stats_target) = watch::channel(Some(stats_addr));
+    let instance = uuid::Uuid::new_v4().simple().to_string();
+    gateway::report_stats(
+        &gateway_config_for_stats,
+        stats_target.clone(),
+        format!("gateway-{instance}"),
+    );
+    let autoscaler_task = tokio::spawn(autoscaler::run(client.clone(), stats, stop.clone().wait()));
+    let activator_task = tokio::spawn({
+        let cold = cold_signal(stats_target, &instance);
+        let config = activator::ActivatorConfig {
+            instance: format!("activator-{instance}"),
+            ..activator::ActivatorConfig::default()
+        };
+        let running = activator::run(client.clone(), activator, config, cold, stop.clone().wait());
+        async move {
+            if let Err(error) = running.await {
+                tracing::error!(%error, "the activator stopped");
+            }
+        }
+    });
+
     let supervisor = runner::Supervisor::new().context("starting the process runner")?;
     let runner_task = tokio::spawn(runner::run(client, supervisor, stop.clone().wait()));
 
     let banner = format!(
-        "fnmesh is up\n  API:        {api_url}\n  kubeconfig: {kc}\n  ingress:    http://{http_addr}\n  xDS:        {xds_addr}\n  metrics:    http://{metrics_addr}/metrics\n  try:        KUBECONFIG={kc} kubectl apply -f examples/hello.yaml\n",
+        "fnmesh is up\n  API:        {api_url}\n  kubeconfig: {kc}\n  ingress:    http://{http_addr}\n  xDS:        {xds_addr}\n  metrics:    http://{metrics_addr}/metrics\n  activator:  {activator_addr}\n  autoscaler: {stats_addr}\n  try:        KUBECONFIG={kc} kubectl apply -f examples/hello.yaml\n",
         kc = kubeconfig.display()
     );
     print_banner(&banner);
@@ -167,11 +208,37 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     let _ = stop_tx.send(true);
     // Drain the ingress and stop the replicas before the API goes away.
     let _ = gateway_task.await;
+    let _ = activator_task.await;
+    let _ = autoscaler_task.await;
     let _ = runner_task.await;
     let _ = api_stop_tx.send(true);
     let _ = api_task.await;
     tracing::info!("fnmesh stopped");
     Ok(())
+}
+
+/// The activator's poke: a request for a revision with no ready replica is reported to
+/// the autoscaler at once, off the 1 s tick, so the wake-up starts immediately.
+fn cold_signal(
+    target: watch::Receiver<Option<SocketAddr>>,
+    instance: &str,
+) -> activator::ColdSignal {
+    use stat_stream::{Reporter, RevisionStat, StatSource};
+    let reporter = Reporter::spawn(
+        target,
+        format!("activator-{instance}"),
+        StatSource::Activator,
+    );
+    activator::ColdSignal::new(move |namespace, revision, waiting| {
+        let stat = RevisionStat {
+            namespace: namespace.to_owned(),
+            revision: revision.to_owned(),
+            #[allow(clippy::cast_precision_loss)]
+            concurrency: waiting as f64,
+            requests: 1,
+        };
+        reporter.send(vec![stat], true);
+    })
 }
 
 async fn api_only(

@@ -59,6 +59,10 @@ impl Fnmesh {
                 "127.0.0.1:0",
                 "--metrics-addr",
                 "127.0.0.1:0",
+                "--activator-addr",
+                "127.0.0.1:0",
+                "--autoscaler-addr",
+                "127.0.0.1:0",
                 "--data-dir",
             ])
             .arg(dir)
