@@ -123,16 +123,54 @@ pub fn object_name(obj: &Value) -> String {
         .to_string()
 }
 
+/// Where Knative keeps the autoscaler's cluster-wide settings, which its webhook reads.
+pub const CONFIG_AUTOSCALER_KEY: &str = "/configmaps/knative-serving/config-autoscaler";
+
+/// What admission reads from the cluster's own configuration, as Knative's webhook
+/// reads `config-autoscaler`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClusterSettings {
+    pub allow_zero_initial_scale: bool,
+}
+
+impl ClusterSettings {
+    /// From the stored `config-autoscaler` ConfigMap, if any.
+    pub fn from_config_autoscaler(config_map: Option<&Value>) -> Self {
+        let allow = config_map
+            .and_then(|cm| cm.pointer("/data/allow-zero-initial-scale"))
+            .and_then(Value::as_str)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        Self {
+            allow_zero_initial_scale: allow,
+        }
+    }
+}
+
 /// Defaulting and validation for the kind, with `old` set on update.
-pub fn admit(rt: &ResourceType, obj: &mut Value, old: Option<&Value>) -> Result<(), ApiError> {
+pub fn admit(
+    rt: &ResourceType,
+    obj: &mut Value,
+    old: Option<&Value>,
+    cluster: ClusterSettings,
+) -> Result<(), ApiError> {
+    let invalid = |obj: &Value, errs: Vec<crds::FieldError>| {
+        ApiError::invalid(
+            rt,
+            &object_name(obj),
+            errs.into_iter().map(field_cause).collect(),
+        )
+    };
     match rt.schema {
-        Schema::Serving(kind) => crds::admit(kind, obj, old).map_err(|errs| {
-            ApiError::invalid(
-                rt,
-                &object_name(obj),
-                errs.into_iter().map(field_cause).collect(),
-            )
-        }),
+        Schema::Serving(kind) => {
+            crds::admit(kind, obj, old).map_err(|errs| invalid(obj, errs))?;
+            if !cluster.allow_zero_initial_scale {
+                let errs = crds::validation::refuse_zero_initial_scale(kind, obj);
+                if !errs.is_empty() {
+                    return Err(invalid(obj, errs));
+                }
+            }
+            Ok(())
+        }
         Schema::Builtin(_) => {
             builtin_defaults(rt, obj);
             Ok(())

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::admission::{self, FieldValidation};
+use crate::admission::{self, ClusterSettings, FieldValidation};
 use crate::api::Api;
 use crate::field_manager;
 use crate::names;
@@ -51,7 +51,10 @@ impl Api {
         names::assign_generated_name(&mut obj);
         let name = admission::object_name(&obj);
         names::validate(rt, &name)?;
-        let mut warnings = prepare_new(rt, &mut obj, opts)?;
+        let cluster = ClusterSettings::from_config_autoscaler(
+            self.store.get(admission::CONFIG_AUTOSCALER_KEY).as_deref(),
+        );
+        let mut warnings = prepare_new(rt, &mut obj, opts, cluster)?;
         let now = now();
         field_manager::record_update(
             None,
@@ -208,7 +211,10 @@ impl Api {
         write_namespace(rp, &mut obj)?;
         let managed = obj.pointer("/metadata/managedFields").cloned();
         names::validate(rt, &name)?;
-        *warnings.borrow_mut() = prepare_new(rt, &mut obj, opts)?;
+        let cluster = ClusterSettings::from_config_autoscaler(
+            txn.get(admission::CONFIG_AUTOSCALER_KEY).as_deref(),
+        );
+        *warnings.borrow_mut() = prepare_new(rt, &mut obj, opts, cluster)?;
         if let Some(m) = managed {
             metadata_mut(&mut obj).insert("managedFields".into(), m);
         }
@@ -266,7 +272,10 @@ impl Api {
                     }],
                 ));
             }
-            admission::admit(rt, &mut obj, Some(old))?;
+            let cluster = ClusterSettings::from_config_autoscaler(
+                txn.get(admission::CONFIG_AUTOSCALER_KEY).as_deref(),
+            );
+            admission::admit(rt, &mut obj, Some(old), cluster)?;
             if rt.has_generation && spec_changed(old, &obj) {
                 let g = old
                     .pointer("/metadata/generation")
@@ -350,13 +359,14 @@ fn prepare_new(
     rt: &ResourceType,
     obj: &mut Value,
     opts: &WriteOptions,
+    cluster: ClusterSettings,
 ) -> Result<Vec<String>, ApiError> {
     let warnings = admission::prune(rt, obj, opts.field_validation)?;
     reset_system_metadata(obj);
     if rt.status_subresource && rt.plural != "namespaces" {
         obj.as_object_mut().map(|o| o.remove("status"));
     }
-    admission::admit(rt, obj, None)?;
+    admission::admit(rt, obj, None, cluster)?;
     let meta = metadata_mut(obj);
     meta.insert("uid".into(), Value::from(uuid::Uuid::new_v4().to_string()));
     meta.insert("creationTimestamp".into(), Value::from(now()));

@@ -11,7 +11,10 @@ mod revision_spec;
 mod template;
 mod traffic;
 
-pub use autoscaling::{validate_autoscaling_annotations, validate_no_autoscaling_annotations};
+pub use autoscaling::{
+    refuse_zero_initial_scale, validate_autoscaling_annotations,
+    validate_no_autoscaling_annotations,
+};
 pub use container::{RESERVED_ENV_VARS, RESERVED_PORTS, VALID_PORT_NAMES};
 pub use duration::parse_go_duration;
 pub use kinds::{validate_configuration, validate_revision, validate_route, validate_service};

@@ -118,11 +118,51 @@ pub fn validate_autoscaling_annotations(m: &Annotations) -> Vec<FieldError> {
                 k,
                 format!("initial-scale={n} must be greater than 0"),
             )),
-            Ok(0) => errs.push(FieldError::new(k, "initial-scale=0 not allowed by cluster")),
+            // 0 depends on the cluster's `allow-zero-initial-scale`: see
+            // [`refuse_zero_initial_scale`], which admission calls with it.
             Ok(_) => {}
         }
     }
     errs
+}
+
+/// Knative's webhook refuses `initial-scale: 0` unless `config-autoscaler` has
+/// `allow-zero-initial-scale: "true"`; this is that rule for a Service or Configuration
+/// (template annotations) or a Revision (its own), with the path Knative reports. The
+/// caller reads the cluster's setting; without it the rule does not apply.
+pub fn refuse_zero_initial_scale(
+    kind: crate::ServingKind,
+    obj: &serde_json::Value,
+) -> Vec<FieldError> {
+    use crate::ServingKind;
+    let (pointer, prefix) = match kind {
+        ServingKind::Service | ServingKind::Configuration => (
+            "/spec/template/metadata/annotations",
+            "spec.template.metadata.annotations",
+        ),
+        ServingKind::Revision => ("/metadata/annotations", "metadata.annotations"),
+        ServingKind::Route => return Vec::new(),
+    };
+    let Some(annotations) = obj.pointer(pointer).and_then(serde_json::Value::as_object) else {
+        return Vec::new();
+    };
+    INITIAL_SCALE
+        .iter()
+        .find_map(|&k| {
+            annotations
+                .get(k)
+                .and_then(serde_json::Value::as_str)
+                .map(|v| (k, v))
+        })
+        .filter(|(_, v)| v.trim().parse::<i64>() == Ok(0))
+        .map(|(k, _)| {
+            FieldError::new(
+                format!("{prefix}.{k}"),
+                "initial-scale=0 not allowed by cluster",
+            )
+        })
+        .into_iter()
+        .collect()
 }
 
 /// A non-negative int32, as Knative's `getIntGE0`.

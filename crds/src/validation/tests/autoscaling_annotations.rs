@@ -91,10 +91,23 @@ fn percentages_in_range() {
 }
 
 #[test]
-fn initial_scale_zero_refused() {
+fn initial_scale_zero_is_the_clusters_call() {
+    // The annotation rules accept 0; whether the cluster allows it is a separate rule.
+    assert!(check(&[("initial-scale", "0")]).is_empty());
+    let service = serde_json::json!({"spec": {"template": {"metadata": {"annotations": {
+        "autoscaling.knative.dev/initial-scale": "0"}}}}});
+    let errs = crate::validation::refuse_zero_initial_scale(crate::ServingKind::Service, &service);
+    assert_eq!(errs.len(), 1);
     assert_eq!(
-        check(&[("initial-scale", "0")]),
-        ["autoscaling.knative.dev/initial-scale: initial-scale=0 not allowed by cluster"]
+        errs[0].field,
+        "spec.template.metadata.annotations.autoscaling.knative.dev/initial-scale"
+    );
+    assert_eq!(errs[0].message, "initial-scale=0 not allowed by cluster");
+    let revision = serde_json::json!({"metadata": {"annotations": {
+        "autoscaling.knative.dev/initialScale": "1"}}});
+    assert!(
+        crate::validation::refuse_zero_initial_scale(crate::ServingKind::Revision, &revision)
+            .is_empty()
     );
 }
 
