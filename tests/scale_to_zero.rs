@@ -77,10 +77,14 @@ fn condition<'a>(object: &'a Value, kind: &str) -> Option<&'a Value> {
 }
 
 fn wait_ready(f: &Fnmesh, kind: &str, name: &str) -> Value {
-    eventually(Duration::from_secs(60), &format!("{kind} {name} ready"), || {
-        let object = json(f, &["get", kind, name]);
-        (condition(&object, "Ready")?["status"] == "True").then_some(object)
-    })
+    eventually(
+        Duration::from_secs(60),
+        &format!("{kind} {name} ready"),
+        || {
+            let object = json(f, &["get", kind, name]);
+            (condition(&object, "Ready")?["status"] == "True").then_some(object)
+        },
+    )
 }
 
 /// The revision's replica counts as its status reports them.
@@ -152,7 +156,11 @@ fn an_idle_service_scales_to_zero_and_fifty_requests_at_zero_are_all_answered() 
     let results: Vec<(u16, String, Duration)> =
         clients.into_iter().map(|c| c.join().unwrap()).collect();
     let failed: Vec<_> = results.iter().filter(|(s, _, _)| *s != 200).collect();
-    assert!(failed.is_empty(), "{} of 50 failed: {failed:?}", failed.len());
+    assert!(
+        failed.is_empty(),
+        "{} of 50 failed: {failed:?}",
+        failed.len()
+    );
     assert!(processes_running(&marker) >= 1);
 }
 
@@ -199,9 +207,15 @@ fn container_concurrency_one_holds_per_replica_and_load_spreads() {
         .max()
         .unwrap();
     assert_eq!(most, 1, "a replica saw {most} requests at once");
-    let pids: std::collections::BTreeSet<String> =
-        results.iter().map(|(_, body, _)| field(body, "pid=")).collect();
-    assert!(pids.len() > 1, "all {} requests went to one replica", results.len());
+    let pids: std::collections::BTreeSet<String> = results
+        .iter()
+        .map(|(_, body, _)| field(body, "pid="))
+        .collect();
+    assert!(
+        pids.len() > 1,
+        "all {} requests went to one replica",
+        results.len()
+    );
 }
 
 #[test]
@@ -240,7 +254,10 @@ spec:
     wait_ready(&f, "ksvc", "broken");
     let (status, body, took) = get(&f.ingress, &host("broken"), "/");
     assert!(status == 502 || status == 503, "{status}: {body}");
-    assert!(body.contains("cannot open database") || body.contains("ExitCode3"), "{body}");
+    assert!(
+        body.contains("cannot open database") || body.contains("ExitCode3"),
+        "{body}"
+    );
     assert!(took < Duration::from_secs(10), "answered after {took:?}");
 }
 
@@ -267,7 +284,11 @@ spec:
     let svc = wait_ready(&f, "ksvc", "lazy");
     assert_eq!(processes_running(&marker), 0, "{svc}");
     let rev = json(&f, &["get", "revision", "lazy-00001"]);
-    assert_eq!(condition(&rev, "Active").unwrap()["status"], "False", "{rev}");
+    assert_eq!(
+        condition(&rev, "Active").unwrap()["status"],
+        "False",
+        "{rev}"
+    );
     let (status, body, _) = get(&f.ingress, &host("lazy"), "/");
     assert_eq!(status, 200, "{body}");
     assert_eq!(processes_running(&marker), 1);
