@@ -7,7 +7,7 @@ mod shell_support;
 use activator::ActivatorConfig;
 use bytes::Bytes;
 use http::{Request, StatusCode, Version};
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::Api;
 use shell_support::{Activator, Cluster, HOST, Upstream, eventually, within};
@@ -92,6 +92,92 @@ async fn container_concurrency_one_lets_one_request_at_a_time_through() {
     }
     assert_eq!(upstream.seen().len(), 5);
     assert_eq!(upstream.most_in_flight(), 1);
+    activator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_slot_is_held_until_the_response_body_ends() {
+    let cluster = Cluster::start().await;
+    cluster
+        .revision(
+            "hello-00001",
+            serde_json::json!({"containerConcurrency": 1}),
+        )
+        .await;
+    let upstream = Upstream::streaming().await;
+    cluster
+        .publish_replica("hello-00001", upstream.addr, "http")
+        .await;
+    let activator = Activator::start(
+        &cluster,
+        ActivatorConfig {
+            queue_capacity: 1,
+            ..config("activator-body")
+        },
+    )
+    .await;
+
+    let first = within("the first head", activator.get_head("hello-00001")).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    // The first body is still open, so its slot is taken: of two more requests one
+    // queues and the other finds the queue (of 1) full.
+    let mut second = tokio::spawn(activator.get("hello-00001", "/"));
+    let mut third = tokio::spawn(activator.get("hello-00001", "/"));
+    let (refused, queued) = within("one refusal", async {
+        tokio::select! {
+            r = &mut second => (r.unwrap(), third),
+            r = &mut third => (r.unwrap(), second),
+        }
+    })
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{refused:?}"
+    );
+
+    upstream.release();
+    let body = within("the first body", first.into_body().collect())
+        .await
+        .unwrap()
+        .to_bytes();
+    assert_eq!(&body[..], b"hello");
+    upstream.release();
+    let reply = within("the queued request", queued).await.unwrap();
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (StatusCode::OK, "hello")
+    );
+    assert_eq!(upstream.seen().len(), 2);
+    activator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_response_still_streaming_at_the_timeout_is_cut_and_its_slot_freed() {
+    let cluster = Cluster::start().await;
+    cluster
+        .revision(
+            "hello-00001",
+            serde_json::json!({"containerConcurrency": 1, "timeoutSeconds": 1}),
+        )
+        .await;
+    let upstream = Upstream::streaming().await;
+    cluster
+        .publish_replica("hello-00001", upstream.addr, "http")
+        .await;
+    let activator = Activator::start(&cluster, config("activator-cut")).await;
+
+    let first = within("the first head", activator.get_head("hello-00001")).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let cut = within("the cut", first.into_body().collect()).await;
+    assert!(
+        cut.is_err(),
+        "the body should end in an error at the timeout"
+    );
+    // The slot came back with the cut: the next request reaches the replica.
+    let second = within("the second head", activator.get_head("hello-00001")).await;
+    assert_eq!(second.status(), StatusCode::OK);
+    drop(second);
     activator.stop().await;
 }
 

@@ -173,6 +173,22 @@ impl Activator {
         send(request)
     }
 
+    /// A GET for `revision` in `default`, returned once its head arrives.
+    pub fn get_head(
+        &self,
+        revision: &str,
+    ) -> impl Future<Output = http::Response<hyper::body::Incoming>> + 'static {
+        let request = Request::get(format!("http://{}/", self.addr))
+            .header("host", HOST)
+            .header("knative-serving-namespace", "default")
+            .header("knative-serving-revision", revision)
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let client: Client<HttpConnector, Full<Bytes>> =
+            Client::builder(TokioExecutor::new()).build_http();
+        async move { client.request(request).await.unwrap() }
+    }
+
     /// Any request, to the activator.
     pub fn send(&self, mut request: Request<Full<Bytes>>) -> impl Future<Output = Reply> + 'static {
         let target = format!(

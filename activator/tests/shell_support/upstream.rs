@@ -7,13 +7,17 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response, Version};
-use http_body_util::Full;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Frame;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use parking_lot::Mutex;
 use tokio::sync::{Semaphore, watch};
+
+type Body = BoxBody<Bytes, Infallible>;
 
 /// What the upstream saw of one request.
 #[derive(Debug, Clone)]
@@ -38,9 +42,19 @@ pub struct Upstream {
     state: Arc<State>,
 }
 
+/// When the upstream waits for [`Upstream::release`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    Open,
+    /// Before answering at all.
+    Head,
+    /// After the head and the first half of the body.
+    MidBody,
+}
+
 struct State {
     gate: Semaphore,
-    gated: bool,
+    gated: Gate,
     load: watch::Sender<Load>,
     most_in_flight: Mutex<usize>,
     seen: Mutex<Vec<Seen>>,
@@ -49,15 +63,20 @@ struct State {
 impl Upstream {
     /// Answers every request at once with 200 `hello`.
     pub async fn open() -> Self {
-        Self::start(false).await
+        Self::start(Gate::Open).await
     }
 
     /// Holds every request until [`Upstream::release`] lets one through.
     pub async fn gated() -> Self {
-        Self::start(true).await
+        Self::start(Gate::Head).await
     }
 
-    async fn start(gated: bool) -> Self {
+    /// Sends the head and `hel` at once, and `lo` once [`Upstream::release`] says so.
+    pub async fn streaming() -> Self {
+        Self::start(Gate::MidBody).await
+    }
+
+    async fn start(gated: Gate) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (load_tx, load) = watch::channel(Load::default());
@@ -104,7 +123,7 @@ impl Upstream {
 }
 
 impl State {
-    async fn handle(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    async fn handle(self: Arc<Self>, request: Request<Incoming>) -> Response<Body> {
         self.seen.lock().push(Seen {
             version: request.version(),
             authority: request.uri().authority().map(ToString::to_string),
@@ -115,13 +134,30 @@ impl State {
             let mut most = self.most_in_flight.lock();
             *most = (*most).max(load.in_flight);
         });
-        if self.gated {
+        if self.gated == Gate::Head {
             self.gate.acquire().await.unwrap().forget();
         }
         self.load.send_modify(|load| {
             load.in_flight -= 1;
             load.answered += 1;
         });
-        Response::new(Full::new(Bytes::from_static(b"hello")))
+        if self.gated != Gate::MidBody {
+            return Response::new(Full::new(Bytes::from_static(b"hello")).boxed());
+        }
+        let halves = futures::stream::unfold(0, move |half| {
+            let state = Arc::clone(&self);
+            async move {
+                let chunk: &'static [u8] = match half {
+                    0 => b"hel",
+                    1 => {
+                        state.gate.acquire().await.unwrap().forget();
+                        b"lo"
+                    }
+                    _ => return None,
+                };
+                Some((Ok(Frame::data(Bytes::from_static(chunk))), half + 1))
+            }
+        });
+        Response::new(StreamBody::new(halves).boxed())
     }
 }
