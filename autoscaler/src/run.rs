@@ -11,6 +11,7 @@
 mod actuate;
 mod cluster;
 mod config_source;
+mod metrics;
 mod revision_state;
 
 use std::collections::HashMap;
@@ -26,6 +27,7 @@ use tokio::time::MissedTickBehavior;
 use crate::intake::SecondTotals;
 use actuate::Actuator;
 use cluster::{Cluster, RevisionKey};
+use metrics::AutoscalerMetrics;
 use revision_state::RevisionState;
 
 /// Knative's decision interval (`tickInterval`).
@@ -36,10 +38,12 @@ const BUCKET: Duration = Duration::from_secs(1);
 const REPORT_QUEUE: usize = 4096;
 
 /// Runs until `shutdown`: serves the metrics stream on `stats`, watches the API
-/// through `client`, and scales every revision.
+/// through `client`, scales every revision, and keeps its per-revision gauges on
+/// `registry` (for whoever serves `/metrics`).
 pub async fn run(
     client: kube::Client,
     stats: TcpListener,
+    registry: prometheus::Registry,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let (sink, mut reports) = mpsc::channel(REPORT_QUEUE);
@@ -54,6 +58,7 @@ pub async fn run(
     let mut autoscaler = Autoscaler {
         cluster,
         actuator,
+        metrics: AutoscalerMetrics::new(&registry),
         revisions: HashMap::new(),
     };
 
@@ -80,6 +85,7 @@ pub async fn run(
 struct Autoscaler {
     cluster: Cluster,
     actuator: Actuator,
+    metrics: AutoscalerMetrics,
     revisions: HashMap<RevisionKey, RevisionState>,
 }
 
@@ -123,7 +129,14 @@ impl Autoscaler {
         let config = self.cluster.config();
         let now = now();
         let current = self.cluster.revisions();
-        self.revisions.retain(|key, _| current.contains_key(key));
+        let metrics = &self.metrics;
+        self.revisions.retain(|key, _| {
+            let live = current.contains_key(key);
+            if !live {
+                metrics.forget(key);
+            }
+            live
+        });
         for (key, inputs) in current {
             let routed = self.cluster.routed(&key);
             let replicas = self.cluster.replicas(&key).unwrap_or_default();
@@ -164,8 +177,10 @@ impl Autoscaler {
             return;
         };
         let routed = self.cluster.routed(key);
-        let outcome = state.step(now, routed, replicas);
-        tracing::debug!(revision = %key, ?replicas, routed, ?outcome, "decided");
+        let (decision, outcome) = state.step(now, routed, replicas);
+        tracing::debug!(revision = %key, ?replicas, routed, ?decision, ?outcome, "decided");
+        self.metrics
+            .observe(key, replicas, decision.as_ref(), outcome);
         self.actuator
             .apply(key, outcome, replicas, self.cluster.proxy(key));
     }

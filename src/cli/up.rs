@@ -177,7 +177,13 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         stats_target.clone(),
         format!("gateway-{instance}"),
     );
-    let autoscaler_task = tokio::spawn(autoscaler::run(client.clone(), stats, stop.clone().wait()));
+    // One /metrics for the whole process: the autoscaler's gauges join the gateway's.
+    let autoscaler_task = tokio::spawn(autoscaler::run(
+        client.clone(),
+        stats,
+        gateway_config_for_stats.registry().clone(),
+        stop.clone().wait(),
+    ));
     let activator_task = tokio::spawn({
         let cold = cold_signal(stats_target, &instance);
         let config = activator::ActivatorConfig {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::config::AutoscalerConfig;
 use crate::intake::SecondTotals;
-use crate::kpa::{DeciderSpec, Kpa};
+use crate::kpa::{DeciderSpec, Decision, Kpa};
 use crate::revision_scaling::{AnnotationError, RevisionScaling};
 use crate::scaler::{Observed, Outcome, Scaler, ScalerBounds};
 
@@ -118,11 +118,16 @@ impl RevisionState {
         self.scaler.is_inactive()
     }
 
-    /// One decision and what to do about it.
-    pub(crate) fn step(&mut self, now: Duration, routed: bool, replicas: Replicas) -> Outcome {
+    /// One decision (`None`: no data) and what to do about it.
+    pub(crate) fn step(
+        &mut self,
+        now: Duration,
+        routed: bool,
+        replicas: Replicas,
+    ) -> (Option<Decision>, Outcome) {
         self.kpa.set_reachable(routed);
         let decision = self.kpa.decide(now, replicas.ready);
-        self.scaler.step(
+        let outcome = self.scaler.step(
             decision.as_ref(),
             Observed {
                 now,
@@ -130,7 +135,8 @@ impl RevisionState {
                 ready_pods: replicas.ready,
                 routed,
             },
-        )
+        );
+        (decision, outcome)
     }
 }
 
