@@ -125,7 +125,7 @@ fn stock_envoy_serves_the_same_split_and_tags() {
     let mut c = HttpClient::connect(&listen);
     for _ in 0..1000 {
         let (code, body) = c.get("split.default.example.com", "");
-        assert_eq!(code, 200);
+        assert_eq!(code, 200, "{body}");
         *counts.entry(revision_of(&body)).or_default() += 1;
     }
     let one = counts.get("split-00001").copied().unwrap_or(0);

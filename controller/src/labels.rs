@@ -46,3 +46,11 @@ pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
 /// The activator's Service in `knative-serving` (Knative's name): its EndpointSlices
 /// are where the activator can be reached.
 pub const ACTIVATOR_SERVICE: &str = "activator-service";
+/// Knative's routing state of a Revision: `active` while a Route references it,
+/// `reserve` once none does, `pending` before any has. Not propagated to pods.
+pub const ROUTING_STATE_LABEL: &str = "serving.knative.dev/routingState";
+/// When the routing state last changed (RFC 3339): the revision's "last active" time
+/// for garbage collection.
+pub const ROUTING_STATE_MODIFIED_ANNOTATION: &str = "serving.knative.dev/routingStateModified";
+/// A revision with this annotation is never garbage-collected.
+pub const NO_GC_ANNOTATION: &str = "serving.knative.dev/no-gc";

@@ -15,6 +15,7 @@ pub mod endpoints;
 pub mod labels;
 pub mod network;
 pub mod revision;
+pub mod revision_lifecycle;
 pub mod route;
 pub mod routing;
 pub mod service;
@@ -33,6 +34,7 @@ pub async fn run(client: kube::Client, routing: Arc<RoutingTable>) {
         configuration::run(ctx.clone()),
         revision::run(ctx.clone()),
         route::run(ctx.clone()),
+        revision_lifecycle::run(ctx.clone()),
         endpoints::run(ctx),
     );
 }

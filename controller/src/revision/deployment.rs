@@ -16,7 +16,8 @@ use crate::apply::controller_ref;
 use crate::labels::{
     APP_LABEL, CONFIGURATION_LABEL, INITIAL_SCALE_ALIASES, INITIAL_SCALE_ANNOTATION,
     LAST_APPLIED_ANNOTATION, MIN_SCALE_ALIASES, MIN_SCALE_ANNOTATION, REVISION_LABEL,
-    REVISION_UID_LABEL, SERVICE_LABEL, TIMEOUT_SECONDS_ANNOTATION,
+    REVISION_UID_LABEL, ROUTING_STATE_LABEL, ROUTING_STATE_MODIFIED_ANNOTATION, SERVICE_LABEL,
+    TIMEOUT_SECONDS_ANNOTATION,
 };
 
 /// The port a function listens on when its container declares none (Knative's default).
@@ -44,6 +45,8 @@ pub fn initial_replicas(annotations: &BTreeMap<String, String>) -> i32 {
 /// identity labels (and `app`, unless the user set one).
 pub fn pod_labels(rev: &Revision) -> BTreeMap<String, String> {
     let mut labels = rev.labels().clone();
+    // Routing state changes as routes move; it must not restart the replicas.
+    labels.remove(ROUTING_STATE_LABEL);
     let name = rev.name_any();
     labels.insert(REVISION_LABEL.into(), name.clone());
     labels.insert(REVISION_UID_LABEL.into(), rev.uid().unwrap_or_default());
@@ -55,6 +58,7 @@ pub fn make_deployment(rev: &Revision) -> Deployment {
     let labels = pod_labels(rev);
     let mut annotations = rev.annotations().clone();
     annotations.remove(LAST_APPLIED_ANNOTATION);
+    annotations.remove(ROUTING_STATE_MODIFIED_ANNOTATION);
     let timeout = rev
         .spec
         .timeout_seconds

@@ -21,12 +21,13 @@ use super::resources::cluster_name;
 use super::{DEFAULT_TIMEOUT_SECONDS, ROUTE_CONFIG_NAME, TAG_HEADER};
 use crate::routing::{ObjectKey, ResolvedRoute, RevisionBackend};
 
-/// Platform-internal request headers a client must not be able to set: they steer the
-/// activator and probes, or are ours to add.
-const INTERNAL_HEADERS: [&str; 6] = [
+/// Platform-internal request headers a client must not be able to set: they steer
+/// probes, or are ours to add. The revision and namespace headers are not removed but
+/// overwritten where they are added (every route adds them): Envoy applies a virtual
+/// host's removals after a weighted cluster's additions, which would strip ours on a
+/// split.
+const INTERNAL_HEADERS: [&str; 4] = [
     "k-network-probe",
-    "knative-serving-revision",
-    "knative-serving-namespace",
     "k-proxy-request",
     "k-original-host",
     "knative-serving-tag",
