@@ -42,7 +42,12 @@ impl Actuator {
         let name = deployment_name(&key.name);
         let revision = key.to_string();
         tokio::spawn(async move {
-            let params = PatchParams::apply(FIELD_MANAGER);
+            // Merge patches under our own field manager: server-side apply would claim
+            // (and on the controller's next apply, contest) the whole object.
+            let params = PatchParams {
+                field_manager: Some(FIELD_MANAGER.to_owned()),
+                ..PatchParams::default()
+            };
             // The mode first: a revision going to zero must have the activator in its
             // path before its last replica goes.
             if let Some(proxy) = mode {
@@ -52,23 +57,15 @@ impl Actuator {
                     SERVING_MODE_SERVE
                 };
                 let patch = serde_json::json!({"metadata": {"annotations": {SERVING_MODE_ANNOTATION: value}}});
-                let params = PatchParams {
-                    field_manager: params.field_manager.clone(),
-                    ..PatchParams::default()
-                };
                 match api.patch(&name, &params, &Patch::Merge(&patch)).await {
                     Ok(_) => tracing::info!(%revision, mode = value, "serving mode"),
                     Err(error) => {
-                        tracing::warn!(%revision, %error, "could not write the serving mode")
+                        tracing::warn!(%revision, %error, "could not write the serving mode");
                     }
                 }
             }
             if let Some(replicas) = scale {
                 let patch = serde_json::json!({"spec": {"replicas": replicas}});
-                let params = PatchParams {
-                    field_manager: params.field_manager.clone(),
-                    ..PatchParams::default()
-                };
                 match api.patch_scale(&name, &params, &Patch::Merge(&patch)).await {
                     Ok(_) => tracing::info!(%revision, replicas, "scaled"),
                     Err(error) => tracing::warn!(%revision, %error, "could not scale"),

@@ -1,18 +1,21 @@
-//! What the autoscaler reads from the API, as watch caches: Revisions (settings),
-//! their Deployments (requested and ready replicas, current serving mode), Routes
-//! (which revisions are routed, so min-scale applies) and `config-autoscaler`.
+//! What the autoscaler reads from the API, as watch caches: Revisions (settings, and
+//! whether a route references them, from the controller's routing-state label), their
+//! Deployments (requested and ready replicas, current serving mode) and
+//! `config-autoscaler`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use controller::labels::{
-    PROGRESS_DEADLINE_ANNOTATIONS, REVISION_LABEL, SERVING_MODE_ANNOTATION, SERVING_MODE_PROXY,
+    PROGRESS_DEADLINE_ANNOTATIONS, REVISION_LABEL, ROUTING_STATE_LABEL, SERVING_MODE_ANNOTATION,
+    SERVING_MODE_PROXY,
 };
 use controller::revision::deployment::deployment_name;
-use crds::{Revision, Route};
+use controller::revision_lifecycle;
+use crds::Revision;
 use futures::{Stream, StreamExt, stream};
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::ResourceExt;
@@ -50,7 +53,6 @@ impl fmt::Display for RevisionKey {
 pub(crate) struct Cluster {
     revisions: Store<Revision>,
     deployments: Store<Deployment>,
-    routes: Store<Route>,
     config: Arc<AutoscalerConfigSource>,
     config_dirty: Arc<AtomicBool>,
 }
@@ -60,7 +62,6 @@ impl Cluster {
     pub(crate) fn watch(client: kube::Client) -> (Self, impl Stream<Item = ()> + Send) {
         let (revisions, revision_writer) = reflector::store::<Revision>();
         let (deployments, deployment_writer) = reflector::store::<Deployment>();
-        let (routes, route_writer) = reflector::store::<Route>();
         let config = AutoscalerConfigSource::new();
         let config_dirty = Arc::new(AtomicBool::new(false));
 
@@ -80,29 +81,15 @@ impl Cluster {
         .reflect(deployment_writer)
         .map(|_| ())
         .boxed();
-        let route_events = watcher(
-            Api::<Route>::all(client.clone()),
-            watcher::Config::default(),
-        )
-        .default_backoff()
-        .reflect(route_writer)
-        .map(|_| ())
-        .boxed();
         let dirty = Arc::clone(&config_dirty);
         let config_events = Arc::clone(&config)
             .watch(client)
             .map(move |()| dirty.store(true, Ordering::Relaxed))
             .boxed();
-        let changes = stream::select_all([
-            revision_events,
-            deployment_events,
-            route_events,
-            config_events,
-        ]);
+        let changes = stream::select_all([revision_events, deployment_events, config_events]);
         let cluster = Self {
             revisions,
             deployments,
-            routes,
             config,
             config_dirty,
         };
@@ -149,24 +136,16 @@ impl Cluster {
             .collect()
     }
 
-    /// Whether any Route sends traffic to (or tags) the revision.
+    /// Whether the revision is reachable: Knative's PodAutoscaler reachability from the
+    /// controller's `serving.knative.dev/routingState` label — unreachable only in
+    /// `reserve` (no route references it any more); `pending` counts as reachable.
     pub(crate) fn routed(&self, key: &RevisionKey) -> bool {
-        self.routed_revisions().contains(key)
-    }
-
-    fn routed_revisions(&self) -> HashSet<RevisionKey> {
-        let mut routed = HashSet::new();
-        for route in self.routes.state() {
-            let namespace = route.namespace().unwrap_or_default();
-            let spec = route.spec.traffic.iter().flatten();
-            let status = route.status.iter().flat_map(|s| s.traffic.iter().flatten());
-            for target in spec.chain(status) {
-                if let Some(name) = &target.revision_name {
-                    routed.insert(RevisionKey::new(&namespace, name));
-                }
-            }
-        }
-        routed
+        self.revisions
+            .get(&ObjectRef::new(&key.name).within(&key.namespace))
+            .is_none_or(|r| {
+                r.labels().get(ROUTING_STATE_LABEL).map(String::as_str)
+                    != Some(revision_lifecycle::RESERVE)
+            })
     }
 
     fn deployment(&self, key: &RevisionKey) -> Option<Arc<Deployment>> {
