@@ -107,3 +107,48 @@ fn garbage_oversized_and_badly_named_bodies_get_kubernetes_errors() {
     );
     assert_eq!(code, 404);
 }
+
+const CONFIG_DEFAULTS: &str = "apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: config-defaults
+  namespace: knative-serving
+data:
+  revision-timeout-seconds: \"20\"
+  max-revision-timeout-seconds: \"30\"
+";
+
+#[test]
+fn config_defaults_set_revision_defaults_and_limits_and_bad_values_are_refused() {
+    let f = Fnmesh::start();
+    f.kubectl_stdin(&["create", "namespace", "knative-serving"], "");
+    // A bad value is refused with its key, and nothing is stored.
+    let err = refused(&f, &CONFIG_DEFAULTS.replace("\"20\"", "\"soon\""));
+    assert!(err.contains("data.revision-timeout-seconds"), "{err}");
+    assert!(
+        !f.kubectl(&[
+            "-n",
+            "knative-serving",
+            "get",
+            "configmap",
+            "config-defaults"
+        ])
+        .status
+        .success()
+    );
+
+    f.apply(CONFIG_DEFAULTS);
+    f.apply(&service_yaml("timed", ""));
+    let timeout = f.kubectl_ok(&[
+        "get",
+        "ksvc",
+        "timed",
+        "-o",
+        "jsonpath={.spec.template.spec.timeoutSeconds}",
+    ]);
+    assert_eq!(timeout.trim(), "20");
+    // The cluster's maximum, not Knative's stock 600, bounds a revision's timeout.
+    let err = refused(&f, &service_yaml("long", "      timeoutSeconds: 60\n"));
+    assert!(err.contains("timeoutSeconds"), "{err}");
+    assert!(err.contains("30"), "{err}");
+}

@@ -125,25 +125,62 @@ pub fn object_name(obj: &Value) -> String {
 
 /// Where Knative keeps the autoscaler's cluster-wide settings, which its webhook reads.
 pub const CONFIG_AUTOSCALER_KEY: &str = "/configmaps/knative-serving/config-autoscaler";
+/// Where Knative keeps the revision defaults and limits.
+pub const CONFIG_DEFAULTS_KEY: &str = "/configmaps/knative-serving/config-defaults";
+const SYSTEM_NAMESPACE: &str = "knative-serving";
 
 /// What admission reads from the cluster's own configuration, as Knative's webhook
-/// reads `config-autoscaler`.
+/// reads `config-autoscaler` and `config-defaults`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ClusterSettings {
     pub allow_zero_initial_scale: bool,
+    pub defaults: crds::ClusterDefaults,
 }
 
 impl ClusterSettings {
-    /// From the stored `config-autoscaler` ConfigMap, if any.
-    pub fn from_config_autoscaler(config_map: Option<&Value>) -> Self {
-        let allow = config_map
-            .and_then(|cm| cm.pointer("/data/allow-zero-initial-scale"))
-            .and_then(Value::as_str)
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    /// From the stored ConfigMaps, read through `get` (the store, or the current
+    /// transaction). A stored `config-defaults` was validated when written.
+    pub fn read(get: impl Fn(&str) -> Option<std::sync::Arc<Value>>) -> Self {
+        let allow = get(CONFIG_AUTOSCALER_KEY)
+            .and_then(|cm| {
+                cm.pointer("/data/allow-zero-initial-scale")
+                    .and_then(Value::as_str)
+                    .map(|v| v.trim().eq_ignore_ascii_case("true"))
+            })
+            .unwrap_or(false);
+        let defaults = get(CONFIG_DEFAULTS_KEY)
+            .and_then(|cm| config_map_data(&cm))
+            .and_then(|data| crds::ClusterDefaults::from_config_map_data(&data).ok())
+            .unwrap_or_default();
         Self {
             allow_zero_initial_scale: allow,
+            defaults,
         }
     }
+}
+
+fn config_map_data(cm: &Value) -> Option<std::collections::BTreeMap<String, String>> {
+    let data = cm.get("data")?.as_object()?;
+    Some(
+        data.iter()
+            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+            .collect(),
+    )
+}
+
+/// Knative's ConfigMap webhook: an invalid `config-defaults` is refused, naming the key.
+fn validate_system_config_map(rt: &ResourceType, obj: &Value) -> Result<(), ApiError> {
+    let namespace = obj.pointer("/metadata/namespace").and_then(Value::as_str);
+    if rt.plural != "configmaps"
+        || namespace != Some(SYSTEM_NAMESPACE)
+        || object_name(obj) != crds::CONFIG_DEFAULTS_NAME
+    {
+        return Ok(());
+    }
+    let data = config_map_data(obj).unwrap_or_default();
+    crds::ClusterDefaults::from_config_map_data(&data)
+        .map(drop)
+        .map_err(|e| ApiError::invalid(rt, &object_name(obj), vec![field_cause(e)]))
 }
 
 /// Defaulting and validation for the kind, with `old` set on update.
@@ -162,7 +199,10 @@ pub fn admit(
     };
     match rt.schema {
         Schema::Serving(kind) => {
-            crds::admit(kind, obj, old).map_err(|errs| invalid(obj, errs))?;
+            cluster
+                .defaults
+                .scoped(|| crds::admit(kind, obj, old))
+                .map_err(|errs| invalid(obj, errs))?;
             if !cluster.allow_zero_initial_scale {
                 let errs = crds::validation::refuse_zero_initial_scale(kind, obj);
                 if !errs.is_empty() {
@@ -173,7 +213,7 @@ pub fn admit(
         }
         Schema::Builtin(_) => {
             builtin_defaults(rt, obj);
-            Ok(())
+            validate_system_config_map(rt, obj)
         }
     }
 }

@@ -51,9 +51,7 @@ impl Api {
         names::assign_generated_name(&mut obj);
         let name = admission::object_name(&obj);
         names::validate(rt, &name)?;
-        let cluster = ClusterSettings::from_config_autoscaler(
-            self.store.get(admission::CONFIG_AUTOSCALER_KEY).as_deref(),
-        );
+        let cluster = ClusterSettings::read(|key| self.store.get(key));
         let mut warnings = prepare_new(rt, &mut obj, opts, cluster)?;
         let now = now();
         field_manager::record_update(
@@ -211,9 +209,7 @@ impl Api {
         write_namespace(rp, &mut obj)?;
         let managed = obj.pointer("/metadata/managedFields").cloned();
         names::validate(rt, &name)?;
-        let cluster = ClusterSettings::from_config_autoscaler(
-            txn.get(admission::CONFIG_AUTOSCALER_KEY).as_deref(),
-        );
+        let cluster = ClusterSettings::read(|key| txn.get(key));
         *warnings.borrow_mut() = prepare_new(rt, &mut obj, opts, cluster)?;
         if let Some(m) = managed {
             metadata_mut(&mut obj).insert("managedFields".into(), m);
@@ -272,9 +268,7 @@ impl Api {
                     }],
                 ));
             }
-            let cluster = ClusterSettings::from_config_autoscaler(
-                txn.get(admission::CONFIG_AUTOSCALER_KEY).as_deref(),
-            );
+            let cluster = ClusterSettings::read(|key| txn.get(key));
             admission::admit(rt, &mut obj, Some(old), cluster)?;
             if rt.has_generation && spec_changed(old, &obj) {
                 let g = old

@@ -1,10 +1,9 @@
-//! Knative defaulting (`SetDefaults`) for the four kinds, with the stock `config-defaults`.
+//! Knative defaulting (`SetDefaults`) for the four kinds, with the cluster's `config-defaults`.
 
 mod revision_spec;
 
 pub use revision_spec::{
-    DEFAULT_CONTAINER_CONCURRENCY, DEFAULT_TIMEOUT_SECONDS, DEFAULT_USER_CONTAINER_NAME,
-    default_revision_spec,
+    DEFAULT_TIMEOUT_SECONDS, DEFAULT_USER_CONTAINER_NAME, default_revision_spec,
 };
 
 use crate::configuration::Configuration;

@@ -6,6 +6,7 @@
 //! objects and [`revision_name`]. Nothing here talks to a network or a disk.
 
 mod admission;
+mod cluster_defaults;
 mod condition;
 mod configuration;
 mod container;
@@ -22,6 +23,7 @@ mod traffic;
 pub mod validation;
 
 pub use admission::{admit, prune};
+pub use cluster_defaults::{CONFIG_DEFAULTS_NAME, ClusterDefaults};
 pub use condition::{Addressable, Condition};
 pub use configuration::{Configuration, ConfigurationSpec, ConfigurationStatus};
 pub use container::Container;

@@ -19,7 +19,7 @@ pub use container::{RESERVED_ENV_VARS, RESERVED_PORTS, VALID_PORT_NAMES};
 pub use duration::parse_go_duration;
 pub use kinds::{validate_configuration, validate_revision, validate_route, validate_service};
 pub use metadata::{CONFIGURATION_LABEL, MAX_REVISION_PARENT_NAME_LEN, SERVICE_LABEL};
-pub use revision_spec::{MAX_CONTAINER_CONCURRENCY, MAX_TIMEOUT_SECONDS, validate_revision_spec};
+pub use revision_spec::validate_revision_spec;
 pub use traffic::{TrafficOwner, validate_traffic};
 
 #[cfg(test)]

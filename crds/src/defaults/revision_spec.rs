@@ -1,43 +1,42 @@
-//! Knative's `RevisionSpec.SetDefaults` with the stock `config-defaults`.
+//! Knative's `RevisionSpec.SetDefaults` with the cluster's `config-defaults`
+//! ([`ClusterDefaults::current`]).
 
 use std::collections::BTreeSet;
 
 use k8s_openapi::api::core::v1::{Probe, TCPSocketAction};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use crate::cluster_defaults::ClusterDefaults;
 use crate::container::Container;
 use crate::naming::child_name;
 use crate::revision::RevisionSpec;
 
+/// Knative's stock `revision-timeout-seconds`, for readers of a revision that has none.
 pub const DEFAULT_TIMEOUT_SECONDS: i64 = 300;
-/// `revision-response-start-timeout-seconds` defaults to the revision timeout default.
-pub(crate) const DEFAULT_RESPONSE_START_TIMEOUT_SECONDS: i64 = DEFAULT_TIMEOUT_SECONDS;
-pub(crate) const DEFAULT_IDLE_TIMEOUT_SECONDS: i64 = 0;
-pub const DEFAULT_CONTAINER_CONCURRENCY: i64 = 0;
 pub const DEFAULT_USER_CONTAINER_NAME: &str = "user-container";
 
 /// `creating` is Knative's `IsInCreate`: some defaults (enableServiceLinks) only apply then.
 pub fn default_revision_spec(spec: &mut RevisionSpec, creating: bool) {
+    let cluster = ClusterDefaults::current();
     let timeout = match spec.timeout_seconds {
         Some(t) if t != 0 => t,
-        _ => DEFAULT_TIMEOUT_SECONDS,
+        _ => cluster.revision_timeout_seconds,
     };
     spec.timeout_seconds = Some(timeout);
     // Only defaulted when the default is non-zero and below the revision timeout; 0 / unset
     // means "no such timer".
-    if spec.idle_timeout_seconds.is_none()
-        && DEFAULT_IDLE_TIMEOUT_SECONDS != 0
-        && DEFAULT_IDLE_TIMEOUT_SECONDS < timeout
-    {
-        spec.idle_timeout_seconds = Some(DEFAULT_IDLE_TIMEOUT_SECONDS);
+    let idle = cluster.revision_idle_timeout_seconds;
+    if spec.idle_timeout_seconds.is_none() && idle != 0 && idle < timeout {
+        spec.idle_timeout_seconds = Some(idle);
     }
-    if spec.response_start_timeout_seconds.is_none()
-        && DEFAULT_RESPONSE_START_TIMEOUT_SECONDS < timeout
-    {
-        spec.response_start_timeout_seconds = Some(DEFAULT_RESPONSE_START_TIMEOUT_SECONDS);
+    let start = cluster
+        .revision_response_start_timeout_seconds
+        .unwrap_or(cluster.revision_timeout_seconds);
+    if spec.response_start_timeout_seconds.is_none() && start < timeout {
+        spec.response_start_timeout_seconds = Some(start);
     }
     spec.container_concurrency
-        .get_or_insert(DEFAULT_CONTAINER_CONCURRENCY);
+        .get_or_insert(cluster.container_concurrency);
     default_container_names(&mut spec.containers);
 
     let single = spec.containers.len() == 1;

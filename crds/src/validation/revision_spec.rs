@@ -7,13 +7,9 @@ use k8s_openapi::api::core::v1::{ContainerPort, Volume};
 
 use super::container::{Role, validate_container};
 use super::names::{dns1123_label, dns1123_subdomain};
+use crate::cluster_defaults::ClusterDefaults;
 use crate::error::{FieldError, via};
 use crate::revision::RevisionSpec;
-
-/// `max-revision-timeout-seconds` in Knative's stock `config-defaults`.
-pub const MAX_TIMEOUT_SECONDS: i64 = 600;
-/// `container-concurrency-max-limit` in Knative's stock `config-defaults`.
-pub const MAX_CONTAINER_CONCURRENCY: i64 = 1000;
 
 /// Paths are relative to the spec (`containers[0].image`, `timeoutSeconds`).
 pub fn validate_revision_spec(spec: &RevisionSpec) -> Vec<FieldError> {
@@ -72,19 +68,21 @@ pub fn validate_revision_spec(spec: &RevisionSpec) -> Vec<FieldError> {
 
 fn validate_knobs(spec: &RevisionSpec) -> Vec<FieldError> {
     let mut errs = Vec::new();
+    let cluster = ClusterDefaults::current();
+    let max_timeout = cluster.max_revision_timeout_seconds;
     if let Some(t) = spec.timeout_seconds
         && t != 0
-        && !(0..=MAX_TIMEOUT_SECONDS).contains(&t)
+        && !(0..=max_timeout).contains(&t)
     {
         errs.push(FieldError::new(
             "timeoutSeconds",
-            format!("expected 0 <= {t} <= {MAX_TIMEOUT_SECONDS} (max-revision-timeout-seconds)"),
+            format!("expected 0 <= {t} <= {max_timeout} (max-revision-timeout-seconds)"),
         ));
     }
     let limit = spec
         .timeout_seconds
         .filter(|t| *t > 0)
-        .unwrap_or(MAX_TIMEOUT_SECONDS);
+        .unwrap_or(max_timeout);
     for (field, v) in [
         (
             "responseStartTimeoutSeconds",
@@ -99,12 +97,13 @@ fn validate_knobs(spec: &RevisionSpec) -> Vec<FieldError> {
             ));
         }
     }
+    let max_cc = cluster.container_concurrency_max_limit;
     if let Some(cc) = spec.container_concurrency
-        && !(0..=MAX_CONTAINER_CONCURRENCY).contains(&cc)
+        && !(0..=max_cc).contains(&cc)
     {
         errs.push(FieldError::new(
             "containerConcurrency",
-            format!("expected 0 <= {cc} <= {MAX_CONTAINER_CONCURRENCY}"),
+            format!("expected 0 <= {cc} <= {max_cc}"),
         ));
     }
     errs
