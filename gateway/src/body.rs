@@ -1,5 +1,6 @@
 //! The response body the proxy hands to hyper: the upstream's streamed body or a local
-//! error message, cut off at the revision's deadline, and recorded in the revision's
+//! error message, cut off at the revision's deadline or idle timeout ([`Cutoff`]), and
+//! recorded in the revision's
 //! metrics (and its in-flight count ended) when it finishes (or is dropped because the
 //! client went away).
 
@@ -12,10 +13,15 @@ use http::StatusCode;
 use http_body_util::Full;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use stat_stream::InFlight;
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
 
 use crate::metrics::RevisionMetrics;
 use crate::pool::Lease;
+use crate::request_limits::StreamLimit;
+
+mod cutoff;
+
+pub(crate) use cutoff::Cutoff;
 
 /// Why a response body stopped early.
 #[derive(Debug, thiserror::Error)]
@@ -26,13 +32,16 @@ pub(crate) enum ProxyBodyError {
     /// The revision's timeout passed while the body was still streaming.
     #[error("revision timeout passed while streaming the response")]
     DeadlineExceeded,
+    /// The function sent nothing for the revision's idle timeout.
+    #[error("revision idle timeout passed while streaming the response")]
+    Idle,
 }
 
 /// A response body produced by the gateway.
 #[derive(Debug)]
 pub(crate) struct ProxyBody {
     source: Source,
-    deadline: Option<Pin<Box<Sleep>>>,
+    cutoff: Option<Cutoff>,
     /// The upstream connection, handed back to its pool once the body has ended.
     lease: Option<Lease>,
     _observation: Option<Observation>,
@@ -73,21 +82,17 @@ impl ProxyBody {
     pub(crate) fn local(text: impl Into<Bytes>) -> Self {
         Self {
             source: Source::Local(Full::new(text.into())),
-            deadline: None,
+            cutoff: None,
             lease: None,
             _observation: None,
         }
     }
 
-    /// The upstream's body, cut at `deadline`; `lease` is released when it ends.
-    pub(crate) fn upstream(
-        body: Incoming,
-        deadline: Pin<Box<Sleep>>,
-        lease: Option<Lease>,
-    ) -> Self {
+    /// The upstream's body, cut as `cutoff` says; `lease` is released when it ends.
+    pub(crate) fn upstream(body: Incoming, cutoff: Cutoff, lease: Option<Lease>) -> Self {
         Self {
             source: Source::Upstream(body),
-            deadline: Some(deadline),
+            cutoff: Some(cutoff),
             lease,
             _observation: None,
         }
@@ -135,6 +140,9 @@ impl Body for ProxyBody {
                     lease.poll_drive(cx);
                 }
                 if let Poll::Ready(frame) = Pin::new(body).poll_frame(cx) {
+                    if let Some(cutoff) = &mut this.cutoff {
+                        cutoff.frame_arrived();
+                    }
                     // Release as soon as the last byte is in, so the next request can
                     // reuse the connection while this response is still being written.
                     match &frame {
@@ -148,12 +156,15 @@ impl Body for ProxyBody {
                     }
                     return Poll::Ready(frame.map(|f| f.map_err(ProxyBodyError::from)));
                 }
-                if let Some(deadline) = &mut this.deadline
-                    && deadline.as_mut().poll(cx).is_ready()
-                {
-                    return Poll::Ready(Some(Err(ProxyBodyError::DeadlineExceeded)));
+                match this.cutoff.as_mut().map(|cutoff| cutoff.poll_expired(cx)) {
+                    Some(Poll::Ready(StreamLimit::Deadline)) => {
+                        Poll::Ready(Some(Err(ProxyBodyError::DeadlineExceeded)))
+                    }
+                    Some(Poll::Ready(StreamLimit::Idle)) => {
+                        Poll::Ready(Some(Err(ProxyBodyError::Idle)))
+                    }
+                    _ => Poll::Pending,
                 }
-                Poll::Pending
             }
         }
     }

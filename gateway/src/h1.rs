@@ -18,5 +18,6 @@ mod exchange;
 mod relay;
 mod request;
 mod response;
+mod timers;
 
 pub(crate) use connection::{HEADER_READ_TIMEOUT, Handoff, serve};

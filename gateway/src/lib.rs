@@ -6,9 +6,9 @@
 //! picks one of its ready endpoints; the request goes there over a keep-alive pool,
 //! HTTP/1.1 or h2c as the revision's [`Protocol`] says. On the way the gateway adds
 //! `Forwarded` / `X-Forwarded-*`, drops hop-by-hop and platform-internal headers, refuses
-//! ambiguous framing, enforces the revision's timeout, passes WebSocket upgrades
-//! through, and counts every request per revision for Prometheus and, as requests in
-//! flight, for the autoscaler ([`report_stats`]).
+//! ambiguous framing, enforces the revision's timeouts (overall, response start and
+//! idle), passes WebSocket upgrades through, and counts every request per revision for
+//! Prometheus and, as requests in flight, for the autoscaler ([`report_stats`]).
 //!
 //! Plain HTTP/1.1 to HTTP/1.1 functions — nearly all traffic — takes a fast path that
 //! parses and rewrites heads as bytes and relays bodies without hyper (`h1`); h2c,
@@ -59,6 +59,7 @@ mod metrics;
 mod pool;
 mod proxy;
 mod proxy_error;
+mod request_limits;
 mod revision;
 mod route_table;
 mod server;

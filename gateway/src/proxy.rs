@@ -11,13 +11,14 @@ use hyper::body::Incoming;
 use stat_stream::InFlight;
 use tokio::time::Instant;
 
-use crate::body::{Observation, ProxyBody};
+use crate::body::{Cutoff, Observation, ProxyBody};
 use crate::config::GatewayConfig;
 use crate::forwarded::ClientForwarding;
 use crate::head_policy::{Hop, Line, MapSink, RequestScan, ResponseScan};
 use crate::metrics::RevisionMetrics;
 use crate::pool::{Http1Endpoint, UpstreamError, UpstreamPool};
 use crate::proxy_error::ProxyError;
+use crate::request_limits::RequestLimits;
 use crate::revision::Protocol;
 use crate::upgrade;
 
@@ -37,7 +38,7 @@ pub(crate) struct Target {
     in_flight: Option<InFlight>,
     pub(crate) protocol: Protocol,
     arrival: Instant,
-    pub(crate) deadline: Instant,
+    pub(crate) limits: RequestLimits,
     pub(crate) name: HeaderValue,
     pub(crate) namespace: HeaderValue,
     pub(crate) endpoint: Option<Arc<Http1Endpoint>>,
@@ -134,7 +135,7 @@ impl Proxy {
             in_flight: (!probe).then(|| runtime.stat_counter.begin(arrival)),
             protocol: revision.spec.protocol,
             arrival,
-            deadline: arrival + revision.spec.timeout,
+            limits: RequestLimits::new(arrival, &revision.spec),
             name: revision.name_header.clone(),
             namespace: revision.namespace_header.clone(),
             endpoint,
@@ -156,7 +157,7 @@ impl Proxy {
         let head_method = request.method() == Method::HEAD;
 
         // One timer per request: it bounds the wait for the head, then the body.
-        let mut deadline = Box::pin(tokio::time::sleep_until(target.deadline));
+        let mut timer = Box::pin(tokio::time::sleep_until(target.limits.response_start));
         let sent = async {
             match target.protocol {
                 Protocol::Http1 => UpstreamPool::send_http1(upstream, request)
@@ -179,7 +180,7 @@ impl Proxy {
         let (mut response, lease) = tokio::select! {
             biased;
             sent = sent => sent.map_err(upstream_error)?,
-            () = deadline.as_mut() => return Err(ProxyError::Timeout(target.label())),
+            () = timer.as_mut() => return Err(target.limits.head_timeout(target.label())),
         };
 
         let status = response.status();
@@ -213,7 +214,8 @@ impl Proxy {
             other => other,
         };
         *response.version_mut() = Version::HTTP_11;
-        Ok(response.map(|body| ProxyBody::upstream(body, deadline, lease)))
+        let limits = target.limits;
+        Ok(response.map(|body| ProxyBody::upstream(body, Cutoff::new(timer, limits), lease)))
     }
 }
 

@@ -37,6 +37,10 @@ pub(crate) enum ProxyError {
     /// The revision's timeout passed before the upstream sent a response head.
     #[error("revision {0} did not respond within its timeout")]
     Timeout(String),
+    /// The revision's `responseStartTimeoutSeconds`, shorter than its timeout, passed
+    /// before the upstream sent a response head.
+    #[error("revision {0} did not start its response within its response start timeout")]
+    ResponseStartTimeout(String),
 }
 
 impl ProxyError {
@@ -48,7 +52,7 @@ impl ProxyError {
             Self::UnknownHost(_) => StatusCode::NOT_FOUND,
             Self::NoEndpoints(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Upstream { .. } => StatusCode::BAD_GATEWAY,
-            Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            Self::Timeout(_) | Self::ResponseStartTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
         }
     }
 

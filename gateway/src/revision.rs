@@ -58,10 +58,18 @@ pub struct Revision {
     /// Hard limit from a request's arrival (`timeoutSeconds`): 504 if no response head
     /// was sent by then, otherwise the response body is cut.
     pub timeout: Duration,
+    /// The function must send its response head within this of the request's arrival
+    /// (`responseStartTimeoutSeconds`), else 504. `None` (or zero): only
+    /// [`timeout`](Self::timeout) bounds the wait, which is Knative's meaning when unset.
+    pub response_start_timeout: Option<Duration>,
+    /// Once the response head is in, the longest the function may send nothing more
+    /// (`idleTimeoutSeconds`) before the response is cut. `None` (or zero): no limit.
+    pub idle_timeout: Option<Duration>,
 }
 
 impl Revision {
-    /// A revision with the default timeout.
+    /// A revision with the default timeout and neither a response-start nor an idle
+    /// limit.
     pub fn new(
         namespace: impl Into<String>,
         name: impl Into<String>,
@@ -74,6 +82,8 @@ impl Revision {
             protocol,
             endpoints,
             timeout: DEFAULT_REVISION_TIMEOUT,
+            response_start_timeout: None,
+            idle_timeout: None,
         }
     }
 
@@ -81,6 +91,20 @@ impl Revision {
     #[must_use]
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// The same revision with a limit on the wait for the response head.
+    #[must_use]
+    pub fn with_response_start_timeout(mut self, timeout: Duration) -> Self {
+        self.response_start_timeout = Some(timeout);
+        self
+    }
+
+    /// The same revision with a limit on pauses in the response body.
+    #[must_use]
+    pub fn with_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = Some(timeout);
         self
     }
 

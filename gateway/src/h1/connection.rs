@@ -10,19 +10,18 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 
-use super::exchange::{ExchangeError, Progress, exchange};
-use super::request::{self, Answer, Forward, Plan};
+use super::exchange::{self, ExchangeEnd, ExchangeError, Progress};
+use super::request::{self, Answer, Forward, Plan, RequestFraming};
+use super::timers::{Activity, TIMER_SLACK, rearm, streaming_cut};
 use crate::forwarded::ClientForwarding;
+use crate::pool::Http1Endpoint;
 use crate::proxy::{Proxy, Target};
 use crate::proxy_error::ProxyError;
+use crate::request_limits::RequestLimits;
 
 /// A client must finish sending a request head within this of starting to wait for it
 /// (slowloris guard; it also closes keep-alive connections idle this long).
 pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// Timers are re-armed only when a deadline moves by more than this, so a busy
-/// connection does not touch the timer wheel on every request; a revision's timeout may
-/// fire this much late.
-const TIMER_SLACK: Duration = Duration::from_millis(50);
 const READ_BUFFER: usize = 8 * 1024;
 
 /// The socket and whatever was read from it but not yet used, for hyper to continue.
@@ -48,6 +47,16 @@ impl Handoff {
 enum Next {
     KeepAlive,
     Close,
+}
+
+/// How an exchange under the revision's time limits ended.
+enum Outcome {
+    Done(ExchangeEnd),
+    Failed(ExchangeError),
+    /// No response head by the response-start limit (or the deadline).
+    HeadTimeout,
+    /// The response was streaming when the deadline or the idle limit passed.
+    Cut,
 }
 
 struct Connection {
@@ -155,7 +164,7 @@ impl Connection {
         Next::KeepAlive
     }
 
-    /// Relays the exchange with the function, bounded by the revision's deadline.
+    /// Relays the exchange with the function, bounded by the revision's time limits.
     async fn forward(&mut self, forward: Forward) -> Next {
         let Forward {
             target,
@@ -163,26 +172,12 @@ impl Connection {
             request,
         } = forward;
         bytes::Buf::advance(&mut self.input, request.head_len);
-        rearm(&mut self.request_timer, target.deadline, TIMER_SLACK);
         let mut progress = Progress::default();
-        let outcome = {
-            let exchange = exchange(
-                &mut self.stream,
-                &mut self.input,
-                &mut self.upstream_input,
-                &mut self.output,
-                &endpoint,
-                request,
-                &mut progress,
-            );
-            tokio::select! {
-                biased;
-                outcome = exchange => Some(outcome),
-                () = self.request_timer.as_mut() => None,
-            }
-        };
+        let outcome = self
+            .exchange(&target.limits, &endpoint, request, &mut progress)
+            .await;
         let (status, next) = match outcome {
-            Some(Ok(end)) => {
+            Outcome::Done(end) => {
                 let next = if end.close_client || request.close {
                     Next::Close
                 } else {
@@ -190,7 +185,7 @@ impl Connection {
                 };
                 (end.status, next)
             }
-            Some(Err(ExchangeError::Upstream(source))) if !progress.head_sent => {
+            Outcome::Failed(ExchangeError::Upstream(source)) if !progress.head_sent => {
                 let error = ProxyError::Upstream {
                     revision: target.label(),
                     endpoint: endpoint.addr(),
@@ -199,15 +194,56 @@ impl Connection {
                 let close = request.close || !progress.request_sent;
                 (error.status(), self.write_error(&error, close).await)
             }
-            None if !progress.head_sent => {
-                let error = ProxyError::Timeout(target.label());
+            Outcome::HeadTimeout if !progress.head_sent => {
+                let error = target.limits.head_timeout(target.label());
                 (error.status(), self.write_error(&error, true).await)
             }
             // Too late for an error response: the client sees the connection close.
-            Some(Err(_)) | None => (progress.status, Next::Close),
+            Outcome::Failed(_) | Outcome::HeadTimeout | Outcome::Cut => {
+                (progress.status, Next::Close)
+            }
         };
         drop(target.observation(status));
         next
+    }
+
+    /// Runs the exchange in its two phases, each raced against the request timer: the
+    /// wait for the head ends at the response-start limit; the body, at the deadline or
+    /// after an idle pause of the function.
+    async fn exchange(
+        &mut self,
+        limits: &RequestLimits,
+        endpoint: &Http1Endpoint,
+        request: RequestFraming,
+        progress: &mut Progress,
+    ) -> Outcome {
+        rearm(&mut self.request_timer, limits.response_start, TIMER_SLACK);
+        let started = exchange::start(
+            &mut self.stream,
+            &mut self.input,
+            &mut self.upstream_input,
+            &mut self.output,
+            endpoint,
+            request,
+            progress,
+        );
+        let (exchange, head) = tokio::select! {
+            biased;
+            started = started => match started {
+                Ok(started) => started,
+                Err(error) => return Outcome::Failed(error),
+            },
+            () = self.request_timer.as_mut() => return Outcome::HeadTimeout,
+        };
+        let activity = Activity::starting_now(limits);
+        tokio::select! {
+            biased;
+            finished = exchange.finish(head, &activity) => match finished {
+                Ok(end) => Outcome::Done(end),
+                Err(error) => Outcome::Failed(error),
+            },
+            _ = streaming_cut(&mut self.request_timer, limits, &activity) => Outcome::Cut,
+        }
     }
 
     async fn write_error(&mut self, error: &ProxyError, close: bool) -> Next {
@@ -241,13 +277,4 @@ async fn linger(mut stream: TcpStream) {
         }
     })
     .await;
-}
-
-/// Makes `timer` fire at `deadline`, or up to `slack` later, touching it only when it
-/// is outside that window.
-fn rearm(timer: &mut Pin<Box<Sleep>>, deadline: Instant, slack: Duration) {
-    let current = timer.deadline();
-    if current < deadline || current > deadline + slack {
-        timer.as_mut().reset(deadline + slack);
-    }
 }

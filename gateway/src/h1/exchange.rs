@@ -1,7 +1,8 @@
-//! One request/response exchange with a function over a pooled socket: send the
-//! rewritten head with whatever body bytes are already buffered, stream the rest of the
-//! body, read and rewrite the response head, relay the response body, and park the
-//! socket again if the function keeps it open.
+//! One request/response exchange with a function over a pooled socket, in the two
+//! phases the revision's timeouts tell apart: [`start`] sends the rewritten head with
+//! whatever body bytes are already buffered, streams the rest of the body, and reads
+//! and rewrites the response head; [`Exchange::finish`] relays the response body and
+//! parks the socket again if the function keeps it open.
 
 use bytes::{Buf, BytesMut};
 use http::StatusCode;
@@ -11,6 +12,7 @@ use tokio::net::TcpStream;
 use super::relay::{self, RelayError};
 use super::request::RequestFraming;
 use super::response::{self, Parsed};
+use super::timers::Activity;
 use crate::framing::ChunkedBody;
 use crate::head_policy::ResponseBody;
 use crate::pool::{Http1Endpoint, RawConnection, UpstreamError};
@@ -57,18 +59,19 @@ enum Failure {
     Other(ExchangeError),
 }
 
-/// Runs one exchange with `endpoint`. `output` holds the function's head on entry;
-/// `client_input` holds the client's unread bytes (the body, or part of it, maybe the
-/// next request).
-pub(super) async fn exchange(
-    client: &mut TcpStream,
+/// Starts one exchange with `endpoint`: sends the request and reads the response head
+/// (see [`Exchange::finish`] for the rest). `output` holds the function's head on entry
+/// and the client's on return; `client_input` holds the client's unread bytes (the
+/// body, or part of it, maybe the next request).
+pub(super) async fn start<'a>(
+    client: &'a mut TcpStream,
     client_input: &mut BytesMut,
-    upstream_input: &mut BytesMut,
-    output: &mut Vec<u8>,
-    endpoint: &Http1Endpoint,
+    upstream_input: &'a mut BytesMut,
+    output: &'a mut Vec<u8>,
+    endpoint: &'a Http1Endpoint,
     request: RequestFraming,
-    progress: &mut Progress,
-) -> Result<ExchangeEnd, ExchangeError> {
+    progress: &'a mut Progress,
+) -> Result<(Exchange<'a>, response::ResponseHead), ExchangeError> {
     // Body bytes already read go out with the head, in one write.
     let buffered = relay::take_buffered(client_input, request.body_len, output);
     let unsent_body = request.body_len - buffered;
@@ -77,29 +80,20 @@ pub(super) async fn exchange(
         .await
         .map_err(ExchangeError::Upstream)?;
     upstream_input.clear();
-    let mut io = Io {
+    let mut exchange = Exchange {
         client,
+        endpoint,
         upstream,
         upstream_input,
         output,
         progress,
     };
     loop {
-        match io.send_and_read_head(unsent_body, request).await {
-            Ok(head) => {
-                let clean = io.relay_response(head).await?;
-                let status = io.progress.status;
-                if head.keep_alive && clean {
-                    endpoint.checkin_raw(io.upstream.stream);
-                }
-                return Ok(ExchangeEnd {
-                    status,
-                    close_client: head.body == ResponseBody::UntilClose,
-                });
-            }
+        match exchange.send_and_read_head(unsent_body, request).await {
+            Ok(head) => return Ok((exchange, head)),
             // The request can be sent again only if all of it is still at hand.
-            Err(Failure::Socket(_)) if io.upstream.reused && unsent_body == 0 => {
-                io.upstream = endpoint
+            Err(Failure::Socket(_)) if exchange.upstream.reused && unsent_body == 0 => {
+                exchange.upstream = endpoint
                     .connect_raw()
                     .await
                     .map_err(ExchangeError::Upstream)?;
@@ -112,16 +106,35 @@ pub(super) async fn exchange(
     }
 }
 
-/// The sockets and buffers of one exchange.
-struct Io<'a> {
+/// One exchange under way: the sockets and buffers it uses.
+pub(super) struct Exchange<'a> {
     client: &'a mut TcpStream,
+    endpoint: &'a Http1Endpoint,
     upstream: RawConnection,
     upstream_input: &'a mut BytesMut,
     output: &'a mut Vec<u8>,
     progress: &'a mut Progress,
 }
 
-impl Io<'_> {
+impl Exchange<'_> {
+    /// Relays the response whose `head` [`start`] read, stamping `activity` whenever it
+    /// starts waiting for more of the function's bytes, and parks the function's socket
+    /// if it can carry another request.
+    pub(super) async fn finish(
+        mut self,
+        head: response::ResponseHead,
+        activity: &Activity,
+    ) -> Result<ExchangeEnd, ExchangeError> {
+        let clean = self.relay_response(head, activity).await?;
+        if head.keep_alive && clean {
+            self.endpoint.checkin_raw(self.upstream.stream);
+        }
+        Ok(ExchangeEnd {
+            status: self.progress.status,
+            close_client: head.body == ResponseBody::UntilClose,
+        })
+    }
+
     async fn send_and_read_head(
         &mut self,
         unsent_body: u64,
@@ -138,6 +151,7 @@ impl Io<'_> {
                 &mut self.upstream.stream,
                 self.upstream_input,
                 unsent_body,
+                None,
             )
             .await;
             match copied {
@@ -213,6 +227,7 @@ impl Io<'_> {
     async fn relay_response(
         &mut self,
         head: response::ResponseHead,
+        activity: &Activity,
     ) -> Result<bool, ExchangeError> {
         self.progress.status = StatusCode::from_u16(head.status).unwrap_or(StatusCode::BAD_GATEWAY);
         self.upstream_input.advance(head.head_len);
@@ -251,16 +266,16 @@ impl Io<'_> {
         self.write_client()
             .await
             .map_err(|_| ExchangeError::Aborted)?;
+        activity.waiting();
         let from = &mut self.upstream.stream;
+        let (to, buf) = (&mut *self.client, &mut *self.upstream_input);
         let relayed = match rest {
-            Rest::Done => Ok(self.upstream_input.is_empty()),
-            Rest::Length(len) => relay::copy_length(from, self.client, self.upstream_input, len)
+            Rest::Done => Ok(buf.is_empty()),
+            Rest::Length(len) => relay::copy_length(from, to, buf, len, Some(activity))
                 .await
                 .map(|()| true),
-            Rest::Chunked(body) => {
-                relay::copy_chunked(from, self.client, self.upstream_input, body).await
-            }
-            Rest::UntilClose => relay::copy_until_close(from, self.client, self.upstream_input)
+            Rest::Chunked(body) => relay::copy_chunked(from, to, buf, body, activity).await,
+            Rest::UntilClose => relay::copy_until_close(from, to, buf, activity)
                 .await
                 .map(|()| false),
         };

@@ -1,6 +1,7 @@
 //! Moving message bodies between the two sockets byte for byte: a known length, a
 //! chunked body (followed just far enough to find its end), or everything until the
-//! sender closes.
+//! sender closes. Relaying a response body stamps the [`Activity`] after each write,
+//! when the relay goes back to waiting for the function, for the idle timeout.
 
 use std::io;
 
@@ -8,6 +9,7 @@ use bytes::{Buf, BufMut, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::timers::Activity;
 use crate::framing::ChunkedBody;
 
 /// Read size for bodies that do not fit the first read.
@@ -23,12 +25,14 @@ pub(super) enum RelayError {
     BadChunk,
 }
 
-/// Copies exactly `remaining` bytes from `from` to `to`; `buf` is scratch.
+/// Copies exactly `remaining` bytes from `from` to `to`; `buf` is scratch. `activity`
+/// is stamped when `from` is the function.
 pub(super) async fn copy_length(
     from: &mut TcpStream,
     to: &mut TcpStream,
     buf: &mut BytesMut,
     mut remaining: u64,
+    activity: Option<&Activity>,
 ) -> Result<(), RelayError> {
     while remaining > 0 {
         buf.clear();
@@ -37,6 +41,9 @@ pub(super) async fn copy_length(
         let mut limited = (&mut *buf).limit(want);
         let n = read_into(from, &mut limited).await?;
         to.write_all(&buf[..n]).await.map_err(RelayError::Write)?;
+        if let Some(activity) = activity {
+            activity.waiting();
+        }
         remaining -= n as u64;
     }
     Ok(())
@@ -49,6 +56,7 @@ pub(super) async fn copy_chunked(
     to: &mut TcpStream,
     buf: &mut BytesMut,
     mut body: ChunkedBody,
+    activity: &Activity,
 ) -> Result<bool, RelayError> {
     loop {
         buf.clear();
@@ -58,6 +66,7 @@ pub(super) async fn copy_chunked(
         to.write_all(&buf[..used])
             .await
             .map_err(RelayError::Write)?;
+        activity.waiting();
         match done {
             Some(true) => return Ok(used == n),
             Some(false) => return Err(RelayError::BadChunk),
@@ -71,6 +80,7 @@ pub(super) async fn copy_until_close(
     from: &mut TcpStream,
     to: &mut TcpStream,
     buf: &mut BytesMut,
+    activity: &Activity,
 ) -> Result<(), RelayError> {
     loop {
         buf.clear();
@@ -80,6 +90,7 @@ pub(super) async fn copy_until_close(
             Ok(n) => to.write_all(&buf[..n]).await.map_err(RelayError::Write)?,
             Err(_) => return Err(RelayError::Read),
         }
+        activity.waiting();
     }
 }
 

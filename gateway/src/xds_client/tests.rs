@@ -9,7 +9,7 @@ use envoy_types::pb::envoy::config::cluster::v3::cluster::{
 };
 use envoy_types::pb::envoy::config::core::v3::address::Address as AddressKind;
 use envoy_types::pb::envoy::config::core::v3::socket_address::PortSpecifier;
-use envoy_types::pb::envoy::config::core::v3::{Address, HealthStatus, SocketAddress};
+use envoy_types::pb::envoy::config::core::v3::{Address, HealthStatus, Metadata, SocketAddress};
 use envoy_types::pb::envoy::config::endpoint::v3::lb_endpoint::HostIdentifier;
 use envoy_types::pb::envoy::config::endpoint::v3::{
     ClusterLoadAssignment, Endpoint, LbEndpoint, LocalityLbEndpoints,
@@ -29,7 +29,8 @@ use envoy_types::pb::envoy::extensions::filters::network::http_connection_manage
     HttpConnectionManager, Rds,
 };
 use envoy_types::pb::envoy::service::discovery::v3::DiscoveryResponse;
-use envoy_types::pb::google::protobuf::{Any, Duration, UInt32Value};
+use envoy_types::pb::google::protobuf::value::Kind;
+use envoy_types::pb::google::protobuf::{Any, Duration, Struct, UInt32Value, Value};
 use envoy_types::util::pack_any;
 
 use super::session::Session;
@@ -250,6 +251,94 @@ fn translation_waits_or_refuses() {
     );
     assert_eq!(parts.revisions[0].timeout, StdDuration::from_secs(45));
     assert_ne!(parts.revisions[0].timeout, DEFAULT_REVISION_TIMEOUT);
+}
+
+/// Sets the `idle_timeout` of route `index` of the test virtual host.
+fn set_route_idle(resources: &mut XdsResources, index: usize, seconds: i64) {
+    let config = resources.route_configs.get_mut("routes").unwrap();
+    let Some(Action::Route(action)) = &mut config.virtual_hosts[0].routes[index].action else {
+        panic!("a forwarding route")
+    };
+    action.idle_timeout = Some(Duration { seconds, nanos: 0 });
+}
+
+/// Puts fnmesh metadata `fields` (seconds) on cluster `name`.
+fn set_metadata(resources: &mut XdsResources, name: &str, fields: &[(&str, f64)]) {
+    let fields = fields
+        .iter()
+        .map(|(key, seconds)| {
+            let value = Value {
+                kind: Some(Kind::NumberValue(*seconds)),
+            };
+            ((*key).to_owned(), value)
+        })
+        .collect();
+    resources.clusters.get_mut(name).unwrap().metadata = Some(Metadata {
+        filter_metadata: [("fnmesh".to_owned(), Struct { fields })].into(),
+        ..Default::default()
+    });
+}
+
+fn limits(resources: &XdsResources) -> Vec<(Option<StdDuration>, Option<StdDuration>)> {
+    let Translation::Ready(parts) = resources.translate().unwrap() else {
+        panic!("consistent resources")
+    };
+    parts
+        .revisions
+        .iter()
+        .map(|r| (r.response_start_timeout, r.idle_timeout))
+        .collect()
+}
+
+#[test]
+fn idle_and_response_start_limits_come_from_metadata_or_the_routes() {
+    let secs = |n| Some(StdDuration::from_secs(n));
+    let mut r = resources();
+    assert_eq!(
+        limits(&r),
+        [(None, None), (None, None)],
+        "no limits anywhere"
+    );
+
+    // Route idle timeouts: a cluster gets the longest of its routes', unless one of its
+    // routes has none.
+    set_route_idle(&mut r, 1, 10);
+    assert_eq!(
+        limits(&r),
+        [(None, secs(10)), (None, None)],
+        "b's tag route has none"
+    );
+    set_route_idle(&mut r, 0, 4);
+    assert_eq!(limits(&r), [(None, secs(10)), (None, secs(10))]);
+    set_route_idle(&mut r, 0, 0);
+    assert_eq!(limits(&r)[1], (None, None), "zero disables, as in Envoy");
+
+    // fnmesh metadata is exact per revision and wins over the routes; present but zero
+    // means no idle limit.
+    set_metadata(
+        &mut r,
+        "ns/a",
+        &[
+            ("response_start_timeout_seconds", 7.0),
+            ("idle_timeout_seconds", 3.0),
+        ],
+    );
+    set_metadata(
+        &mut r,
+        "ns/b",
+        &[
+            ("response_start_timeout_seconds", 0.0),
+            ("idle_timeout_seconds", 0.0),
+        ],
+    );
+    set_route_idle(&mut r, 0, 4);
+    assert_eq!(limits(&r), [(secs(7), secs(3)), (None, None)]);
+    set_metadata(&mut r, "ns/a", &[("idle_timeout_seconds", f64::INFINITY)]);
+    assert_eq!(
+        limits(&r)[0],
+        (None, None),
+        "unrepresentable is no limit, not a panic"
+    );
 }
 
 fn response(

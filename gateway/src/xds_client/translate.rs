@@ -3,6 +3,8 @@
 
 mod virtual_host;
 
+use virtual_host::RouteTimeouts;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -22,10 +24,14 @@ use super::decode::{eds_name, http_managers, protocol};
 use crate::revision::{DEFAULT_REVISION_TIMEOUT, Revision, RevisionKey};
 use crate::route_table::{Route, RouteTable, RouteTableError};
 
-/// Cluster metadata namespace and key where fnmesh's control plane puts a revision's
-/// exact `timeoutSeconds` (Envoy's route timeout can only be the maximum of a split).
+/// Cluster metadata namespace and keys where fnmesh's control plane puts a revision's
+/// exact `timeoutSeconds` and `idleTimeoutSeconds` (Envoy's route limits can only be
+/// the most generous of a split) and its `responseStartTimeoutSeconds` (Envoy has no
+/// such limit).
 const METADATA_NAMESPACE: &str = "fnmesh";
 const TIMEOUT_METADATA_KEY: &str = "timeout_seconds";
+const RESPONSE_START_TIMEOUT_METADATA_KEY: &str = "response_start_timeout_seconds";
+const IDLE_TIMEOUT_METADATA_KEY: &str = "idle_timeout_seconds";
 
 /// The resources a client has accepted, by name.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -120,7 +126,8 @@ impl XdsResources {
     /// is the split; routes matching `Knative-Serving-Tag: <tag>` exactly are tags;
     /// each routed cluster is a revision (name `<namespace>/<revision>`, HTTP/2
     /// options → h2c, healthy endpoints, timeout from fnmesh metadata or the longest
-    /// route timeout, else Knative's default).
+    /// route timeout, else Knative's default; idle timeout from fnmesh metadata or the
+    /// longest route idle timeout; response-start timeout from fnmesh metadata only).
     pub fn translate(&self) -> Result<Translation, TranslateError> {
         if self.listeners.is_empty() {
             return Ok(Translation::Waiting("a listener".into()));
@@ -153,7 +160,7 @@ impl XdsResources {
         }
         let empty = ClusterLoadAssignment::default();
         let mut revisions = Vec::with_capacity(timeouts.len());
-        for (name, route_timeout) in timeouts {
+        for (name, route_timeouts) in timeouts {
             let Some(cluster) = self.clusters.get(&name) else {
                 return Ok(Translation::Waiting(format!("cluster {name}")));
             };
@@ -164,7 +171,7 @@ impl XdsResources {
                 },
                 None => cluster.load_assignment.as_ref().unwrap_or(&empty),
             };
-            revisions.push(revision(cluster, assignment, route_timeout)?);
+            revisions.push(revision(cluster, assignment, route_timeouts)?);
         }
         Ok(Translation::Ready(RouteTableParts { routes, revisions }))
     }
@@ -182,7 +189,7 @@ impl RouteTableParts {
 fn revision(
     cluster: &Cluster,
     assignment: &ClusterLoadAssignment,
-    route_timeout: Option<Duration>,
+    route_timeouts: RouteTimeouts,
 ) -> Result<Revision, TranslateError> {
     let Some((namespace, name)) = cluster.name.split_once('/') else {
         return Err(TranslateError::ClusterName(cluster.name.clone()));
@@ -209,15 +216,23 @@ fn revision(
             endpoints.push(addr);
         }
     }
-    let timeout = metadata_timeout(cluster)
-        .or(route_timeout)
+    let timeout = metadata_seconds(cluster, TIMEOUT_METADATA_KEY)
+        .flatten()
+        .or(route_timeouts.timeout)
         .unwrap_or(DEFAULT_REVISION_TIMEOUT);
+    // Present but zero means "no limit"; only an absent key defers to the routes.
+    let idle_timeout =
+        metadata_seconds(cluster, IDLE_TIMEOUT_METADATA_KEY).unwrap_or(route_timeouts.idle);
+    let response_start_timeout =
+        metadata_seconds(cluster, RESPONSE_START_TIMEOUT_METADATA_KEY).flatten();
     Ok(Revision {
         namespace: namespace.to_owned(),
         name: name.to_owned(),
         protocol: protocol(cluster)?,
         endpoints,
         timeout,
+        response_start_timeout,
+        idle_timeout,
     })
 }
 
@@ -232,18 +247,22 @@ fn socket_addr(address: Option<&Address>) -> Option<SocketAddr> {
     Some(SocketAddr::new(ip, u16::try_from(port).ok()?))
 }
 
-fn metadata_timeout(cluster: &Cluster) -> Option<Duration> {
+/// A limit in seconds from the cluster's fnmesh metadata: `None` when the key is
+/// absent (or not a number), `Some(None)` when it says there is no limit (zero or
+/// less), `Some(Some(_))` for a limit (too large to represent: none either).
+fn metadata_seconds(cluster: &Cluster, key: &str) -> Option<Option<Duration>> {
     let value = cluster
         .metadata
         .as_ref()?
         .filter_metadata
         .get(METADATA_NAMESPACE)?
         .fields
-        .get(TIMEOUT_METADATA_KEY)?;
+        .get(key)?;
     match value.kind {
-        Some(Kind::NumberValue(seconds)) if seconds > 0.0 && seconds.is_finite() => {
-            Some(Duration::from_secs_f64(seconds))
+        Some(Kind::NumberValue(seconds)) if seconds > 0.0 => {
+            Some(Duration::try_from_secs_f64(seconds).ok())
         }
+        Some(Kind::NumberValue(_)) => Some(None),
         _ => None,
     }
 }

@@ -13,3 +13,4 @@ mod protocols;
 mod routing;
 mod smuggling;
 mod stats;
+mod timeouts;

@@ -1,5 +1,6 @@
 //! One Envoy virtual host → one gateway [`Route`].
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use envoy_types::pb::envoy::config::route::v3::route::Action;
 use envoy_types::pb::envoy::config::route::v3::route_action::ClusterSpecifier;
 use envoy_types::pb::envoy::config::route::v3::{HeaderMatcher, VirtualHost};
 use envoy_types::pb::envoy::r#type::matcher::v3::string_matcher::MatchPattern;
+use envoy_types::pb::google::protobuf::Duration as ProtoDuration;
 
 use super::revision_key;
 use crate::route_table::{Route, TagTarget, WeightedTarget};
@@ -15,14 +17,34 @@ use crate::route_table::{Route, TagTarget, WeightedTarget};
 /// The header selecting a tagged revision.
 const TAG_HEADER: &str = "knative-serving-tag";
 
+/// What the routes to one cluster say about its limits, for a control plane that puts
+/// no fnmesh metadata on the cluster.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct RouteTimeouts {
+    /// The longest route `timeout`.
+    pub(super) timeout: Option<Duration>,
+    /// The longest route `idle_timeout`; `None` as soon as one route has none (or
+    /// zero, which disables Envoy's): then that cluster has no idle limit.
+    pub(super) idle: Option<Duration>,
+}
+
+impl RouteTimeouts {
+    /// Folds in another route's limits: a cluster gets the most generous of them.
+    fn widen(&mut self, other: Self) {
+        self.timeout = self.timeout.max(other.timeout);
+        self.idle = self.idle.zip(other.idle).map(|(a, b)| a.max(b));
+    }
+}
+
 /// The route for `vh`, or `None` when it has no usable host or no untagged traffic
 /// (logged; a generic control plane may send shapes the gateway does not model).
 /// Hosts already claimed by an earlier virtual host are dropped, as Envoy's first
-/// match would. Records, per routed cluster, the longest route timeout in `timeouts`.
+/// match would. Records, per routed cluster, the most generous route limits in
+/// `timeouts`.
 pub(super) fn route(
     vh: &VirtualHost,
     hosts_seen: &mut BTreeSet<String>,
-    timeouts: &mut BTreeMap<String, Option<Duration>>,
+    timeouts: &mut BTreeMap<String, RouteTimeouts>,
 ) -> Option<Route> {
     let mut hosts = Vec::new();
     for domain in &vh.domains {
@@ -41,7 +63,7 @@ pub(super) fn route(
     }
     let mut traffic: Option<Vec<WeightedTarget>> = None;
     let mut tags = Vec::new();
-    let mut used: Vec<(String, Option<Duration>)> = Vec::new();
+    let mut used: Vec<(String, RouteTimeouts)> = Vec::new();
     for route in &vh.routes {
         let Some(Action::Route(action)) = &route.action else {
             continue;
@@ -91,11 +113,10 @@ pub(super) fn route(
                 continue;
             }
         }
-        let timeout = action
-            .timeout
-            .as_ref()
-            .and_then(|d| u64::try_from(d.seconds).ok().map(|s| Duration::new(s, 0)))
-            .filter(|d| !d.is_zero());
+        let timeout = RouteTimeouts {
+            timeout: action.timeout.as_ref().and_then(non_zero),
+            idle: action.idle_timeout.as_ref().and_then(non_zero),
+        };
         used.extend(
             targets
                 .iter()
@@ -109,14 +130,27 @@ pub(super) fn route(
     };
     hosts_seen.extend(hosts.iter().cloned());
     for (name, timeout) in used {
-        let longest = timeouts.entry(name).or_default();
-        *longest = (*longest).max(timeout);
+        match timeouts.entry(name) {
+            Entry::Vacant(entry) => {
+                entry.insert(timeout);
+            }
+            Entry::Occupied(mut entry) => entry.get_mut().widen(timeout),
+        }
     }
     Some(Route {
         hosts,
         traffic,
         tags,
     })
+}
+
+/// A protobuf duration that is a positive limit (zero, negative: none).
+fn non_zero(duration: &ProtoDuration) -> Option<Duration> {
+    let seconds = u64::try_from(duration.seconds).ok()?;
+    let nanos = u32::try_from(duration.nanos)
+        .ok()
+        .filter(|n| *n < 1_000_000_000)?;
+    Some(Duration::new(seconds, nanos)).filter(|d| !d.is_zero())
 }
 
 /// The tag an exact `Knative-Serving-Tag` match selects.
