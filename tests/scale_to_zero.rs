@@ -326,3 +326,67 @@ spec:
     let (status, _, _) = get(&f.ingress, &host("old"), "/");
     assert_eq!(status, 200);
 }
+
+/// Clients sending `/?sleep=MS` back to back for `for_how_long`; every response.
+fn load(
+    ingress: &str,
+    service: &str,
+    clients: usize,
+    sleep_ms: u32,
+    for_how_long: Duration,
+) -> Vec<std::thread::JoinHandle<Vec<(u16, String, Duration)>>> {
+    (0..clients)
+        .map(|_| {
+            let ingress = ingress.to_owned();
+            let host = host(service);
+            std::thread::spawn(move || {
+                let until = Instant::now() + for_how_long;
+                let mut seen = Vec::new();
+                while Instant::now() < until {
+                    seen.push(get(&ingress, &host, &format!("/?sleep={sleep_ms}")));
+                }
+                seen
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn scaling_down_under_load_fails_no_request() {
+    let f = start();
+    // One request per replica as the target, and no activator in the path: the
+    // replicas the autoscaler removes are the ones the gateway was sending to.
+    let manifest = "apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: shrink
+spec:
+  template:
+    metadata:
+      annotations:
+        autoscaling.knative.dev/target: \"1\"
+        autoscaling.knative.dev/target-burst-capacity: \"0\"
+    spec:
+      containers:
+        - command: [\"python3\", \"tests/functions/slow_counter.py\"]
+";
+    f.apply(manifest);
+    wait_ready(&f, "ksvc", "shrink");
+    let busy = load(&f.ingress, "shrink", 6, 300, Duration::from_secs(10));
+    let mut results: Vec<(u16, String, Duration)> =
+        busy.into_iter().flat_map(|c| c.join().unwrap()).collect();
+    let peak = replicas(&f, "shrink-00001").0;
+    assert!(peak > 1, "six clients at target 1 gave {peak} replicas");
+    // Less load: the autoscaler removes replicas while requests are in flight.
+    let quiet = load(&f.ingress, "shrink", 1, 500, Duration::from_secs(16));
+    results.extend(quiet.into_iter().flat_map(|c| c.join().unwrap()));
+    let after = replicas(&f, "shrink-00001").0;
+    assert!(after < peak, "still {after} replicas of {peak}");
+    let failed: Vec<_> = results.iter().filter(|(s, _, _)| *s != 200).collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} failed while scaling {peak} → {after}: {failed:?}",
+        failed.len(),
+        results.len()
+    );
+}

@@ -24,6 +24,7 @@
 mod backoff;
 mod deployment_status;
 mod deployment_worker;
+mod drain;
 mod endpoint_slices;
 mod env_fetch;
 mod env_sources;

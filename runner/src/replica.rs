@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use crate::backoff;
+use crate::drain;
 use crate::probe;
 use crate::process::ReplicaProcess;
 use crate::replica_spec::ReplicaSpec;
@@ -91,6 +92,19 @@ async fn run(launch: ReplicaLaunch, mut stop: oneshot::Receiver<()>) {
                     _ = &mut stop => None,
                 };
                 let Some(status) = exit else {
+                    // Out of the endpoints already: let in-flight requests finish first
+                    // (unless the process ends by itself meanwhile).
+                    let drain = drain::wait_until_drained(port, spec.termination_grace_period);
+                    let exited = tokio::select! {
+                        status = process.wait() => Some(status),
+                        () = drain => None,
+                    };
+                    if let Some(status) = exited {
+                        tracing::info!(replica = %name, ?status, "replica exited while draining");
+                        let _ = process.reap(status, restarts).await;
+                        let _ = events.send(ReplicaEvent::Stopped(id));
+                        return;
+                    }
                     let status = process.stop(spec.termination_grace_period).await;
                     tracing::info!(replica = %name, ?status, "replica stopped");
                     let _ = events.send(ReplicaEvent::Stopped(id));
