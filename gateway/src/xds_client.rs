@@ -15,7 +15,6 @@
 //! virtual host is a route, `weighted_clusters` is its split, and a route matching the
 //! `Knative-Serving-Tag` header is a tag.
 
-mod backoff;
 mod decode;
 mod session;
 #[cfg(test)]
@@ -35,8 +34,8 @@ use crate::config::GatewayConfig;
 pub use translate::{RouteTableParts, TranslateError, Translation, XdsResources};
 pub use xds_types::ResourceType;
 
-use backoff::Backoff;
 use session::Session;
+use stat_stream::Backoff;
 
 /// How long one connection attempt to the control plane may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -62,7 +61,8 @@ pub enum SessionError {
 /// so the server may start later or restart; the table in force stays until a new
 /// consistent one arrives.
 pub async fn run(xds_addr: SocketAddr, node_id: String, config: Arc<GatewayConfig>) {
-    let mut backoff = Backoff::default();
+    // The control plane may take a moment to come back: start at 100 ms.
+    let mut backoff = Backoff::starting_at(std::time::Duration::from_millis(100));
     loop {
         let mut progressed = false;
         let error = session(xds_addr, &node_id, &config, &mut progressed).await;

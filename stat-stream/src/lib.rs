@@ -18,6 +18,7 @@ mod registry;
 mod reporter;
 mod server;
 
+pub use backoff::Backoff;
 pub use counter::{ConcurrencyCounter, InFlight, Sample};
 pub use messages::{ReportAck, RevisionStat, StatReport, StatSource};
 pub use periodic::spawn_periodic;
