@@ -1,5 +1,6 @@
 //! A stock Envoy, configured only by fnmesh's xDS server through `fnmesh envoy-bootstrap`,
-//! serves the same split and tag hosts as the built-in gateway.
+//! serves the same split and tag hosts as the built-in gateway, and scales a service
+//! from zero through the activator.
 
 mod common;
 
@@ -7,14 +8,80 @@ use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{Fnmesh, HttpClient, eventually, free_port, http_get, revision_of, split_manifest};
+use common::{
+    Fnmesh, HttpClient, eventually, free_port, http_get, revision_of, service_yaml, split_manifest,
+};
 
-struct Envoy(Child);
+/// A stock Envoy bootstrapped from `fnmesh envoy-bootstrap`, killed when dropped.
+struct Envoy {
+    child: Child,
+    /// `host:port` of its HTTP listener.
+    listen: String,
+    /// `host:port` of its admin interface.
+    admin: String,
+    _bootstrap_dir: tempfile::TempDir,
+}
+
+impl Envoy {
+    /// Validates the bootstrap fnmesh writes for `xds`, then starts Envoy on it.
+    fn start(xds: &str) -> Self {
+        let listen = format!("127.0.0.1:{}", free_port());
+        let admin = format!("127.0.0.1:{}", free_port());
+        let out = Command::new(common::bin())
+            .args([
+                "envoy-bootstrap",
+                "--xds-addr",
+                xds,
+                "--listen-addr",
+                &listen,
+                "--admin-addr",
+                &admin,
+            ])
+            .output()
+            .expect("fnmesh envoy-bootstrap");
+        assert!(out.status.success());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bootstrap = dir.path().join("bootstrap.yaml");
+        std::fs::write(&bootstrap, &out.stdout).expect("write bootstrap");
+        let envoy = envoy_path();
+        let valid = Command::new(&envoy)
+            .args(["--mode", "validate", "-c"])
+            .arg(&bootstrap)
+            .output()
+            .expect("envoy --mode validate");
+        assert!(
+            valid.status.success(),
+            "{}",
+            String::from_utf8_lossy(&valid.stdout)
+        );
+        let child = Command::new(&envoy)
+            .arg("-c")
+            .arg(&bootstrap)
+            .args([
+                "--concurrency",
+                "1",
+                "-l",
+                "warning",
+                "--base-id",
+                &free_port().to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start envoy");
+        Self {
+            child,
+            listen,
+            admin,
+            _bootstrap_dir: dir,
+        }
+    }
+}
 
 impl Drop for Envoy {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -61,53 +128,8 @@ fn stock_envoy_serves_the_same_split_and_tags() {
             .success()
     );
 
-    let listen = format!("127.0.0.1:{}", free_port());
-    let admin = format!("127.0.0.1:{}", free_port());
-    let out = Command::new(common::bin())
-        .args([
-            "envoy-bootstrap",
-            "--xds-addr",
-            &f.xds,
-            "--listen-addr",
-            &listen,
-            "--admin-addr",
-            &admin,
-        ])
-        .output()
-        .expect("fnmesh envoy-bootstrap");
-    assert!(out.status.success());
-    let dir = tempfile::tempdir().expect("tempdir");
-    let bootstrap = dir.path().join("bootstrap.yaml");
-    std::fs::write(&bootstrap, &out.stdout).expect("write bootstrap");
-    let envoy = envoy_path();
-    let valid = Command::new(&envoy)
-        .args(["--mode", "validate", "-c"])
-        .arg(&bootstrap)
-        .output()
-        .expect("envoy --mode validate");
-    assert!(
-        valid.status.success(),
-        "{}",
-        String::from_utf8_lossy(&valid.stdout)
-    );
-    let _envoy = Envoy(
-        Command::new(&envoy)
-            .arg("-c")
-            .arg(&bootstrap)
-            .args([
-                "--concurrency",
-                "1",
-                "-l",
-                "warning",
-                "--base-id",
-                &free_port().to_string(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start envoy"),
-    );
-
+    let envoy = Envoy::start(&f.xds);
+    let listen = envoy.listen.clone();
     for (host, rev) in [
         ("current-split.default.example.com", "split-00001"),
         ("candidate-split.default.example.com", "split-00002"),
@@ -134,8 +156,76 @@ fn stock_envoy_serves_the_same_split_and_tags() {
     assert_eq!(code, 404);
     // Envoy ACKed what it got: its config dump names the revisions' clusters.
     let (_, dump) = common::raw_http(
-        &format!("http://{admin}"),
+        &format!("http://{}", envoy.admin),
         b"GET /config_dump HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     );
     assert!(dump.contains("default/split-00001") && dump.contains("default/split-00002"));
+}
+/// Knative's minimum idle times, so scaling to zero takes seconds, not minutes.
+const FAST_IDLE: &str = "apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: config-autoscaler
+  namespace: knative-serving
+data:
+  stable-window: 6s
+  scale-to-zero-grace-period: 6s
+";
+
+/// The revision's (actualReplicas, desiredReplicas) as its status reports them.
+fn replicas(f: &Fnmesh, revision: &str) -> (i64, i64) {
+    let rev = f.get_json(&["get", "revision", revision]);
+    (
+        rev["status"]["actualReplicas"].as_i64().unwrap_or(-1),
+        rev["status"]["desiredReplicas"].as_i64().unwrap_or(-1),
+    )
+}
+
+fn wait_for_zero(f: &Fnmesh, revision: &str) {
+    eventually(
+        Duration::from_secs(60),
+        &format!("{revision} at zero"),
+        || (replicas(f, revision) == (0, 0)).then_some(()),
+    );
+}
+
+/// Behind a stock Envoy no gateway counts the requests: while the revision is in
+/// proxy mode (no replica, or the autoscaler wants the activator in the path) the
+/// activator's own reports, held requests included, are what the autoscaler sees and
+/// what wakes the revision. Once the revision has capacity to spare the controller may
+/// point Envoy at the replicas directly; then nobody reports, the autoscaler sees no
+/// load and the revision idles out to zero, behind the activator again. Acceptable
+/// for single-node use, and the reason Knative keeps a metrics-reporting queue-proxy
+/// beside each replica.
+#[test]
+fn stock_envoy_scales_a_service_from_zero() {
+    let f = Fnmesh::start();
+    f.kubectl_stdin(&["create", "namespace", "knative-serving"], "");
+    f.apply(FAST_IDLE);
+    f.apply(&service_yaml("wake", ""));
+    let envoy = Envoy::start(&f.xds);
+    let host = "wake.default.example.com";
+    eventually(Duration::from_secs(60), "envoy serves wake", || {
+        (http_get(&envoy.listen, host).0 == 200).then_some(())
+    });
+
+    wait_for_zero(&f, "wake-00001");
+    let (code, body) = http_get(&envoy.listen, host);
+    assert_eq!(code, 200, "the first request at zero: {body}");
+    assert_eq!(revision_of(&body), "wake-00001", "{body}");
+
+    wait_for_zero(&f, "wake-00001");
+    let clients: Vec<_> = (0..20)
+        .map(|_| {
+            let listen = envoy.listen.clone();
+            std::thread::spawn(move || http_get(&listen, host))
+        })
+        .collect();
+    let answers: Vec<(u16, String)> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+    let failed: Vec<_> = answers.iter().filter(|(code, _)| *code != 200).collect();
+    assert!(
+        failed.is_empty(),
+        "{} of 20 at zero failed: {failed:?}",
+        failed.len()
+    );
 }

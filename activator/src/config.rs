@@ -1,5 +1,7 @@
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
+
+use tokio::sync::watch;
 
 use crate::throttler::DEFAULT_QUEUE_CAPACITY;
 
@@ -11,7 +13,7 @@ pub struct ActivatorConfig {
     /// Where the activator publishes its own EndpointSlice (Knative's system namespace).
     pub namespace: String,
     /// This instance's name: its EndpointSlice is named after it, so several
-    /// activators can publish side by side.
+    /// activators can publish side by side, and it names the instance's stat reports.
     pub instance: String,
     /// The address to publish instead of the listener's, for a listener bound to an
     /// unspecified address (`0.0.0.0`, `::`), which no peer can dial. Without it such
@@ -20,6 +22,12 @@ pub struct ActivatorConfig {
     /// How long in-flight requests may finish after `shutdown` before their
     /// connections are closed.
     pub drain_timeout: Duration,
+    /// The autoscaler's metrics stream (`None` while not known), which the activator
+    /// reports every revision's concurrency to, and cold arrivals at once. The default
+    /// points nowhere: the reports are queued and the oldest dropped.
+    pub autoscaler: watch::Receiver<Option<SocketAddr>>,
+    /// How often every revision's concurrency is sampled and reported (Knative: 1 s).
+    pub report_period: Duration,
 }
 
 /// The Service name Knative gives the activator; the gateway's xDS points cold
@@ -34,6 +42,8 @@ impl Default for ActivatorConfig {
             instance: "activator".to_owned(),
             advertise_ip: None,
             drain_timeout: Duration::from_secs(30),
+            autoscaler: watch::channel(None).1,
+            report_period: Duration::from_secs(1),
         }
     }
 }

@@ -1,16 +1,16 @@
 //! One request through the activator: which revision it is for, a replica slot from
 //! that revision's throttler (poking the autoscaler if it is cold), then the replica's
-//! response streamed back.
+//! response streamed back; counted in flight from arrival until that response ends.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderMap, Request, Response, Version};
 use hyper::body::Incoming;
+use stat_stream::InFlight;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::cold_signal::ColdSignal;
 use crate::error::ThrottleError;
 use crate::hop_by_hop::strip_hop_by_hop;
 use crate::outbound::Outbound;
@@ -20,6 +20,7 @@ use crate::request_body::RequestBody;
 use crate::responses::{self, ResponseBody};
 use crate::revision_settings::RevisionFailure;
 use crate::revision_state::RevisionState;
+use crate::stat_reports::StatReports;
 use crate::throttler::Permit;
 use crate::upstream::Upstreams;
 
@@ -38,15 +39,15 @@ const CONNECT_RETRY_BACKOFF: Duration = Duration::from_millis(50);
 pub(crate) struct Handler {
     registry: Arc<Registry>,
     upstreams: Upstreams,
-    cold: ColdSignal,
+    reports: StatReports,
 }
 
 impl Handler {
-    pub(crate) fn new(registry: Arc<Registry>, upstreams: Upstreams, cold: ColdSignal) -> Self {
+    pub(crate) fn new(registry: Arc<Registry>, upstreams: Upstreams, reports: StatReports) -> Self {
         Self {
             registry,
             upstreams,
-            cold,
+            reports,
         }
     }
 
@@ -69,34 +70,46 @@ impl Handler {
                 return responses::lookup_failed(namespace, name, &error);
             }
         };
-        let deadline = arrival + state.settings.timeout;
-        self.forward(&state, request, deadline).await
+        // From arrival, not from admission: a held request is load the replicas must
+        // take, and is what wakes a revision at zero.
+        let in_flight = state.concurrency.begin(arrival);
+        let response = self.forward(&state, request, arrival, in_flight).await;
+        state.metrics.record(response.status());
+        response
     }
 
     /// Sends the request to a replica the throttler admits it to, retrying on another
-    /// slot when the connection is refused.
+    /// slot when the connection is refused. `in_flight` goes with the response body,
+    /// or ends with an answer of the activator's own.
     async fn forward(
         &self,
         state: &RevisionState,
         request: Request<Incoming>,
-        deadline: Instant,
+        arrival: Instant,
+        in_flight: InFlight,
     ) -> Response<ResponseBody> {
+        let deadline = arrival + state.settings.timeout;
         let (parts, body) = request.into_parts();
         let outbound = Outbound::new(parts);
         let protocol = state.settings.protocol;
         let mut body = RequestBody::new(body);
         let mut attempt = 1;
         loop {
-            let permit = match self.admit(state, deadline).await {
+            let cold = !state.has_ready_endpoint();
+            let permit = match self.admit(state, cold, deadline).await {
                 Ok(permit) => permit,
                 Err(refused) => return refused,
             };
+            // Only the wait for the revision's first replica, not a retry's.
+            if cold && attempt == 1 {
+                state.metrics.record_cold_start(arrival.elapsed());
+            }
             let addr = permit.addr();
             let sent = body.handle();
             let request = outbound.to_request(protocol, addr, body);
             let sending = self.upstreams.send(protocol, addr, request);
             let error = match tokio::time::timeout_at(deadline, sending).await {
-                Ok(Ok(response)) => return relay(response, permit, deadline),
+                Ok(Ok(response)) => return relay(response, permit, in_flight, deadline),
                 Ok(Err(error)) => error,
                 Err(_) => {
                     return responses::no_response_in_time(
@@ -125,18 +138,20 @@ impl Handler {
         }
     }
 
-    /// A replica slot for the request, or the answer if there will be none.
+    /// A replica slot for the request, or the answer if there will be none. `cold`:
+    /// the revision had no ready endpoint when the request came for a slot.
     async fn admit(
         &self,
         state: &RevisionState,
+        cold: bool,
         deadline: Instant,
     ) -> Result<Permit, Response<ResponseBody>> {
         let (namespace, name) = (state.namespace.as_str(), state.name.as_str());
         let mut failure = state.watch_failure();
-        if !state.has_ready_endpoint() {
+        if cold {
             // Every cold arrival, so the autoscaler sees the demand as it builds.
-            self.cold
-                .fire(namespace, name, state.throttler.queue_depth() + 1);
+            self.reports
+                .cold(namespace, name, state.throttler.queue_depth() + 1);
         }
         if let Some(failure) = failure.borrow_and_update().clone() {
             return Err(responses::failed_to_start(namespace, name, &failure));
@@ -157,17 +172,19 @@ impl Handler {
     }
 }
 
-/// The replica's response with this hop's fields dropped; its body keeps the permit.
+/// The replica's response with this hop's fields dropped; its body keeps the permit
+/// and the request's place in the count.
 fn relay(
     response: Response<Incoming>,
     permit: Permit,
+    in_flight: InFlight,
     deadline: Instant,
 ) -> Response<ResponseBody> {
     let (mut parts, body) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers);
     // The client's connection decides the version it gets.
     parts.version = Version::HTTP_11;
-    let body = ProxiedBody::new(body, permit, deadline);
+    let body = ProxiedBody::new(body, permit, in_flight, deadline);
     Response::from_parts(parts, http_body_util::Either::Right(body))
 }
 

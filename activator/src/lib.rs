@@ -8,20 +8,22 @@
 //! - The shell, [`run`]: an HTTP/1.1 + h2c listener reading the gateway's
 //!   `knative-serving-revision` / `knative-serving-namespace` headers, watches of
 //!   Revisions (concurrency, timeout, protocol, failure) and EndpointSlices (ready
-//!   replicas), the [`ColdSignal`] that pokes the autoscaler when a request arrives
-//!   for a revision without replicas, and the activator's own EndpointSlice.
+//!   replicas), the activator's own EndpointSlice, its reports to the autoscaler
+//!   (every revision's concurrency each period, and a cold report at once when a
+//!   request arrives for a revision without replicas) and its Prometheus metrics.
 
 mod breaker;
-mod cold_signal;
 mod config;
 mod endpoints_watch;
 mod error;
 mod handler;
 mod hop_by_hop;
+mod metrics;
 mod outbound;
 mod policy;
 mod proxied_body;
 mod publish;
+mod queue_depth;
 mod registry;
 mod replica_set;
 mod request_body;
@@ -31,12 +33,12 @@ mod revision_state;
 mod revisions_watch;
 mod run;
 mod server;
+mod stat_reports;
 mod throttler;
 mod upstream;
 mod wait_queue;
 
 pub use breaker::{Breaker, BreakerPermit};
-pub use cold_signal::ColdSignal;
 pub use config::{ACTIVATOR_SERVICE, ActivatorConfig};
 pub use error::ThrottleError;
 pub use policy::LoadBalancingPolicy;

@@ -1,6 +1,7 @@
 //! A replica's response body on its way to the client. It holds the request's
-//! throttler permit, so the replica's slot frees when the body has been relayed (or
-//! abandoned), not when the head arrived, and it ends at the revision's deadline.
+//! throttler permit and in-flight count, so the replica's slot frees and the request
+//! stops counting when the body has been relayed (or abandoned), not when the head
+//! arrived, and it ends at the revision's deadline.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -8,6 +9,7 @@ use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
+use stat_stream::InFlight;
 use tokio::time::{Instant, Sleep};
 
 use crate::throttler::Permit;
@@ -15,8 +17,16 @@ use crate::throttler::Permit;
 #[derive(Debug)]
 pub(crate) struct ProxiedBody {
     inner: Incoming,
-    permit: Option<Permit>,
+    /// `None` once the body has ended, one way or the other.
+    held: Option<Held>,
     deadline: Pin<Box<Sleep>>,
+}
+
+/// What the request keeps until its body ends; dropping it releases both.
+#[derive(Debug)]
+struct Held {
+    _permit: Permit,
+    _in_flight: InFlight,
 }
 
 /// Why the relayed body stopped early.
@@ -31,10 +41,18 @@ pub(crate) enum RelayError {
 // === impl ProxiedBody ===
 
 impl ProxiedBody {
-    pub(crate) fn new(inner: Incoming, permit: Permit, deadline: Instant) -> Self {
+    pub(crate) fn new(
+        inner: Incoming,
+        permit: Permit,
+        in_flight: InFlight,
+        deadline: Instant,
+    ) -> Self {
         Self {
             inner,
-            permit: Some(permit),
+            held: Some(Held {
+                _permit: permit,
+                _in_flight: in_flight,
+            }),
             deadline: Box::pin(tokio::time::sleep_until(deadline)),
         }
     }
@@ -49,33 +67,34 @@ impl Body for ProxiedBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, RelayError>>> {
         let this = &mut *self;
-        if this.permit.is_none() {
+        if this.held.is_none() {
             return Poll::Ready(None);
         }
         let frame = match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(frame) => frame,
             Poll::Pending => {
                 ready!(this.deadline.as_mut().poll(cx));
-                this.permit = None;
+                this.held = None;
                 return Poll::Ready(Some(Err(RelayError::Timeout)));
             }
         };
         match frame {
             Some(Ok(frame)) => Poll::Ready(Some(Ok(frame))),
-            // Done, one way or the other: the replica's slot is free again.
+            // Done, one way or the other: the replica's slot is free again and the
+            // request no longer counts.
             Some(Err(error)) => {
-                this.permit = None;
+                this.held = None;
                 Poll::Ready(Some(Err(RelayError::Upstream(error))))
             }
             None => {
-                this.permit = None;
+                this.held = None;
                 Poll::Ready(None)
             }
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.permit.is_none() || self.inner.is_end_stream()
+        self.held.is_none() || self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {

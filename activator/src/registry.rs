@@ -10,9 +10,11 @@ use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::reflector::{ObjectRef, Store};
 use parking_lot::RwLock;
+use stat_stream::CounterRegistry;
 
+use crate::metrics::ActivatorMetrics;
 use crate::revision_settings::{RevisionFailure, RevisionSettings};
-use crate::revision_state::{Inputs, RevisionState};
+use crate::revision_state::{Counting, Inputs, RevisionState};
 
 /// Kubernetes' label naming the revision an EndpointSlice serves.
 pub(crate) const REVISION_LABEL: &str = "serving.knative.dev/revision";
@@ -22,6 +24,9 @@ pub(crate) struct Registry {
     revisions: Store<Revision>,
     slices: Store<EndpointSlice>,
     queue_capacity: usize,
+    /// Each revision's concurrency counter, sampled for the autoscaler.
+    counters: Arc<CounterRegistry>,
+    metrics: ActivatorMetrics,
     /// namespace → revision name → state; nested so a request looks up by `&str`.
     states: RwLock<HashMap<String, HashMap<String, Arc<RevisionState>>>>,
 }
@@ -52,12 +57,16 @@ impl Registry {
         revisions: Store<Revision>,
         slices: Store<EndpointSlice>,
         queue_capacity: usize,
+        counters: Arc<CounterRegistry>,
+        metrics: ActivatorMetrics,
     ) -> Self {
         Self {
             client,
             revisions,
             slices,
             queue_capacity,
+            counters,
+            metrics,
             states: RwLock::default(),
         }
     }
@@ -108,19 +117,29 @@ impl Registry {
         }
     }
 
-    /// The revision was deleted. Requests still holding its state keep waiting until
-    /// their deadline; new ones look it up afresh.
+    /// The revision was deleted: its state, counter and series go. Requests still
+    /// holding its state keep waiting until their deadline, counted but unreported;
+    /// new ones look it up afresh.
     pub(crate) fn remove(&self, namespace: &str, name: &str) {
         let mut states = self.states.write();
-        if let Some(by_name) = states.get_mut(namespace) {
-            by_name.remove(name);
-            if by_name.is_empty() {
-                states.remove(namespace);
-            }
+        let Some(by_name) = states.get_mut(namespace) else {
+            return;
+        };
+        if by_name.remove(name).is_none() {
+            return;
         }
+        if by_name.is_empty() {
+            states.remove(namespace);
+        }
+        // Under the states' lock, so a state created for the same revision right
+        // after keeps its fresh counter and series.
+        self.counters
+            .retain(|ns, revision| (ns, revision) != (namespace, name));
+        self.metrics.forget(namespace, name);
     }
 
-    fn all(&self) -> Vec<Arc<RevisionState>> {
+    /// Every revision's state, at the moment of the call.
+    pub(crate) fn all(&self) -> Vec<Arc<RevisionState>> {
         let states = self.states.read();
         states
             .values()
@@ -146,6 +165,10 @@ impl Registry {
                 RevisionSettings::of(revision),
                 self.queue_capacity,
                 RevisionFailure::of(revision),
+                Counting {
+                    concurrency: self.counters.counter(namespace, name),
+                    metrics: self.metrics.for_revision(namespace, name),
+                },
             ));
             by_name.insert(name.to_owned(), Arc::clone(&state));
             state

@@ -1,25 +1,30 @@
-//! One revision as the request path sees it: its settings, its throttler, and
-//! whether it is failed. Shared by every request for the revision and updated by the
-//! watches.
+//! One revision as the request path sees it: its settings, its throttler, whether it
+//! is failed, and how its requests are counted. Shared by every request for the
+//! revision and updated by the watches.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
+use stat_stream::ConcurrencyCounter;
 use tokio::sync::watch;
 
+use crate::metrics::RevisionMetrics;
 use crate::revision_settings::{RevisionFailure, RevisionSettings};
 use crate::throttler::{RevisionThrottler, ThrottlerConfig};
 
-/// A revision's throttling state. Request counting for the autoscaler (a
-/// `stat-stream` counter) belongs here too: every request holds this struct.
+/// A revision's throttling and counting state.
 #[derive(Debug)]
 pub(crate) struct RevisionState {
     pub(crate) namespace: String,
     pub(crate) name: String,
     pub(crate) settings: RevisionSettings,
     pub(crate) throttler: RevisionThrottler,
+    /// Requests in flight here, for the autoscaler: each from its arrival (held ones
+    /// are demand too) until its response body ends.
+    pub(crate) concurrency: Arc<ConcurrencyCounter>,
+    pub(crate) metrics: RevisionMetrics,
     /// Mirrors the throttler's replica count, so a request can tell "cold" without
     /// taking the throttler's lock.
     ready_endpoints: AtomicUsize,
@@ -40,6 +45,13 @@ pub(crate) struct Inputs {
     pub(crate) endpoints: Vec<SocketAddr>,
 }
 
+/// How a new state counts its requests.
+#[derive(Debug)]
+pub(crate) struct Counting {
+    pub(crate) concurrency: Arc<ConcurrencyCounter>,
+    pub(crate) metrics: RevisionMetrics,
+}
+
 // === impl RevisionState ===
 
 impl RevisionState {
@@ -49,6 +61,7 @@ impl RevisionState {
         settings: RevisionSettings,
         queue_capacity: usize,
         condition_failure: Option<RevisionFailure>,
+        counting: Counting,
     ) -> Self {
         let throttler = RevisionThrottler::new(ThrottlerConfig {
             container_concurrency: settings.container_concurrency,
@@ -60,6 +73,8 @@ impl RevisionState {
             name: name.to_owned(),
             settings,
             throttler,
+            concurrency: counting.concurrency,
+            metrics: counting.metrics,
             ready_endpoints: AtomicUsize::new(0),
             failure: watch::Sender::new(failure),
             inputs: Mutex::new(Inputs {

@@ -1,17 +1,21 @@
-//! The activator as a whole: watches in, its EndpointSlice out, the listener serving
-//! until shutdown.
+//! The activator as a whole: watches in, its EndpointSlice, stat reports and metrics
+//! out, the listener serving until shutdown.
 
 use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use kube::runtime::reflector;
+use prometheus::core::Collector;
+use stat_stream::CounterRegistry;
 use tokio::net::TcpListener;
 
-use crate::cold_signal::ColdSignal;
 use crate::config::ActivatorConfig;
 use crate::handler::Handler;
+use crate::metrics::{ActivatorMetrics, Registered};
+use crate::queue_depth::QueueDepth;
 use crate::registry::Registry;
+use crate::stat_reports::StatReports;
 use crate::upstream::Upstreams;
 use crate::{endpoints_watch, publish, revisions_watch, server};
 
@@ -19,11 +23,15 @@ use crate::{endpoints_watch, publish, revisions_watch, server};
 /// and the activator's own EndpointSlice (published before the first request is
 /// accepted, deleted as soon as `shutdown` resolves, before in-flight requests drain
 /// for at most `config.drain_timeout`). Fails only if the slice cannot be published.
+///
+/// Meanwhile it reports every revision's concurrency to `config.autoscaler` each
+/// `config.report_period`, and each cold arrival at once; and exports its metrics
+/// (`fnmesh_activator_*`) on `metrics` until it returns.
 pub async fn run(
     client: kube::Client,
     listener: TcpListener,
     config: ActivatorConfig,
-    cold: ColdSignal,
+    metrics: prometheus::Registry,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let listening = listener
@@ -31,13 +39,24 @@ pub async fn run(
         .context("reading the listener's address")?;
     let (revisions, revision_cache) = reflector::store();
     let (slices, slice_cache) = reflector::store();
+    let counters = Arc::new(CounterRegistry::default());
+    let families = ActivatorMetrics::new();
     let registry = Arc::new(Registry::new(
         client.clone(),
         revisions,
         slices,
         config.queue_capacity,
+        Arc::clone(&counters),
+        families.clone(),
     ));
-    let _watches = [
+    let queue_depth: Box<dyn Collector> = Box::new(QueueDepth::new(Arc::downgrade(&registry)));
+    let _exported = Registered::on(
+        &metrics,
+        families.collectors().into_iter().chain([queue_depth]),
+    );
+    let reports = StatReports::spawn(&config);
+    let _background = [
+        AbortOnDrop(reports.spawn_periodic(counters, config.report_period)),
         AbortOnDrop(tokio::spawn(revisions_watch::run(
             client.clone(),
             revision_cache,
@@ -51,7 +70,7 @@ pub async fn run(
     ];
     publish::publish(&client, &config, listening).await?;
     tracing::info!(%listening, instance = %config.instance, "activator serving");
-    let handler = Arc::new(Handler::new(registry, Upstreams::new(), cold));
+    let handler = Arc::new(Handler::new(registry, Upstreams::new(), reports));
     let draining = server::accept_until(listener, handler, shutdown).await;
     publish::withdraw(&client, &config).await;
     draining.finish(config.drain_timeout).await;

@@ -1,16 +1,22 @@
 //! The activator's shell against the embedded API server: Revisions and EndpointSlices
 //! in, held requests proxied to a loopback replica (or refused with the right status),
-//! the cold signal fired, and the activator's own EndpointSlice published.
+//! cold and periodic reports sent to a real stat stream, Prometheus metrics kept, and
+//! the activator's own EndpointSlice published.
 
 mod shell_support;
 
+use std::time::Duration;
+
 use activator::ActivatorConfig;
 use bytes::Bytes;
+use crds::Revision;
 use http::{Request, StatusCode, Version};
 use http_body_util::{BodyExt, Full};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::api::Api;
+use kube::api::{Api, DeleteParams};
 use shell_support::{Activator, Cluster, HOST, Upstream, eventually, within};
+use stat_stream::{StatReport, StatSource};
+use tokio::time::Instant;
 
 fn config(instance: &str) -> ActivatorConfig {
     ActivatorConfig {
@@ -318,7 +324,15 @@ async fn an_h2c_revision_is_spoken_to_over_http2_with_the_host_as_authority() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probes_bad_requests_and_unknown_revisions_are_answered_directly() {
     let cluster = Cluster::start().await;
-    let mut activator = Activator::start(&cluster, config("activator-direct")).await;
+    cluster.revision("hello-00001", serde_json::json!({})).await;
+    let mut activator = Activator::start(
+        &cluster,
+        ActivatorConfig {
+            report_period: Duration::from_millis(50),
+            ..config("activator-direct")
+        },
+    )
+    .await;
 
     let probe = Request::get("/")
         .header("k-network-probe", "probe")
@@ -345,10 +359,160 @@ async fn probes_bad_requests_and_unknown_revisions_are_answered_directly() {
     let reply = within("the unknown revision", activator.get("nope-00001", "/")).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     assert!(reply.body.contains("default/nope-00001"), "{}", reply.body);
+
+    // Neither reported cold nor counted: reports arrive in the order they were sent,
+    // so a later request's cold report comes first, and once a periodic report has
+    // counted that one, earlier requests would have been counted too.
+    let held = tokio::spawn(activator.get("hello-00001", "/"));
+    let cold = activator.next_cold().await;
+    assert_eq!(cold, ("default".into(), "hello-00001".into(), 1));
+    loop {
+        let report = activator.next_periodic().await;
+        let revisions: Vec<&str> = report.stats.iter().map(|s| s.revision.as_str()).collect();
+        assert!(revisions.iter().all(|r| *r == "hello-00001"), "{report:?}");
+        if !revisions.is_empty() {
+            break;
+        }
+    }
+    held.abort();
+    activator.stop().await;
+}
+
+/// A short period, so the tests see several reports within a second.
+const REPORT_PERIOD: Duration = Duration::from_millis(200);
+
+/// The concurrency `report` gives `revision`, if it has a stat for it.
+fn concurrency_of(report: &StatReport, revision: &str) -> Option<f64> {
+    report
+        .stats
+        .iter()
+        .find(|s| s.revision == revision)
+        .map(|s| s.concurrency)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_request_counts_as_concurrency_until_its_response_ends() {
+    let cluster = Cluster::start().await;
+    cluster.revision("hello-00001", serde_json::json!({})).await;
+    let mut activator = Activator::start(
+        &cluster,
+        ActivatorConfig {
+            report_period: REPORT_PERIOD,
+            ..config("activator-counts")
+        },
+    )
+    .await;
+
+    let sent = Instant::now();
+    let reply = tokio::spawn(activator.get("hello-00001", "/"));
+    activator.next_cold().await;
+    // Held with no replica, it is one request in flight for the autoscaler: demand
+    // the revision must scale up for.
+    let mut in_flight_seconds = 0.0;
+    loop {
+        let report = activator.next_periodic().await;
+        assert_eq!(report.source, i32::from(StatSource::Activator));
+        assert_eq!(report.reporter, "activator-counts");
+        let concurrency = concurrency_of(&report, "hello-00001").unwrap_or(0.0);
+        in_flight_seconds += concurrency * REPORT_PERIOD.as_secs_f64();
+        if concurrency > 0.95 {
+            break;
+        }
+    }
+
+    let upstream = Upstream::open().await;
+    cluster
+        .publish_replica("hello-00001", upstream.addr, "http")
+        .await;
+    let reply = within("the held request's answer", reply).await.unwrap();
+    let held_for = sent.elapsed().as_secs_f64();
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    // Reported until a period in which it was no longer in flight at all.
+    loop {
+        let report = activator.next_periodic().await;
+        let Some(concurrency) = concurrency_of(&report, "hello-00001") else {
+            break;
+        };
+        in_flight_seconds += concurrency * REPORT_PERIOD.as_secs_f64();
+    }
+    // The averages add up to the time it was held: within a period (the first one is
+    // short, from the counter's creation, but weighs as a whole one) and some jitter.
+    let slack = REPORT_PERIOD.as_secs_f64() + 0.25 * held_for;
     assert!(
-        activator.cold.try_recv().is_err(),
-        "no cold signal expected"
+        (in_flight_seconds - held_for).abs() <= slack,
+        "reported {in_flight_seconds:.3} s in flight for a request held {held_for:.3} s"
     );
+    activator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cold_request_records_one_cold_start_and_series_go_with_the_revision() {
+    let cluster = Cluster::start().await;
+    cluster.revision("hello-00001", serde_json::json!({})).await;
+    let mut activator = Activator::start(&cluster, config("activator-cold-start")).await;
+    const COLD_STARTS: &str = "fnmesh_activator_cold_start_seconds";
+    const REQUESTS: &str = "fnmesh_activator_requests_total";
+
+    let reply = tokio::spawn(activator.get("hello-00001", "/"));
+    activator.next_cold().await;
+    let upstream = Upstream::open().await;
+    cluster
+        .publish_replica("hello-00001", upstream.addr, "http")
+        .await;
+    let reply = within("the held request's answer", reply).await.unwrap();
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    assert_eq!(activator.metric(COLD_STARTS, "hello-00001", &[]), Some(1.0));
+
+    // The replica is known now: the next request did not wait for one.
+    let reply = within("the warm answer", activator.get("hello-00001", "/")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    assert_eq!(activator.metric(COLD_STARTS, "hello-00001", &[]), Some(1.0));
+    let ok = [("code_class", "2xx")];
+    assert_eq!(activator.metric(REQUESTS, "hello-00001", &ok), Some(2.0));
+
+    Api::<Revision>::namespaced(cluster.client.clone(), "default")
+        .delete("hello-00001", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("the revision's series to go", || async {
+        let families = [COLD_STARTS, REQUESTS, "fnmesh_activator_queue_depth"];
+        families
+            .iter()
+            .all(|f| activator.metric(f, "hello-00001", &[]).is_none())
+            .then_some(())
+    })
+    .await;
+    activator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_depth_gauge_counts_waiting_requests_and_returns_to_zero() {
+    let cluster = Cluster::start().await;
+    cluster.revision("hello-00001", serde_json::json!({})).await;
+    let mut activator = Activator::start(&cluster, config("activator-depth")).await;
+    const DEPTH: &str = "fnmesh_activator_queue_depth";
+
+    let held: Vec<_> = (0..2)
+        .map(|_| tokio::spawn(activator.get("hello-00001", "/")))
+        .collect();
+    for _ in 0..2 {
+        activator.next_cold().await;
+    }
+    // A cold report is sent just before its request joins the queue.
+    eventually("two requests waiting", || async {
+        (activator.metric(DEPTH, "hello-00001", &[]) == Some(2.0)).then_some(())
+    })
+    .await;
+
+    let upstream = Upstream::open().await;
+    cluster
+        .publish_replica("hello-00001", upstream.addr, "http")
+        .await;
+    for reply in held {
+        let reply = within("a held request's answer", reply).await.unwrap();
+        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    }
+    assert_eq!(activator.metric(DEPTH, "hello-00001", &[]), Some(0.0));
     activator.stop().await;
 }
 

@@ -184,13 +184,21 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         gateway_config_for_stats.registry().clone(),
         stop.clone().wait(),
     ));
+    // The activator reports too: what it holds, and at once each request for a revision
+    // with no ready replica, so the wake-up starts immediately.
     let activator_task = tokio::spawn({
-        let cold = cold_signal(stats_target, &instance);
         let config = activator::ActivatorConfig {
             instance: format!("activator-{instance}"),
+            autoscaler: stats_target,
             ..activator::ActivatorConfig::default()
         };
-        let running = activator::run(client.clone(), activator, config, cold, stop.clone().wait());
+        let running = activator::run(
+            client.clone(),
+            activator,
+            config,
+            gateway_config_for_stats.registry().clone(),
+            stop.clone().wait(),
+        );
         async move {
             if let Err(error) = running.await {
                 tracing::error!(%error, "the activator stopped");
@@ -221,30 +229,6 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     let _ = api_task.await;
     tracing::info!("fnmesh stopped");
     Ok(())
-}
-
-/// The activator's poke: a request for a revision with no ready replica is reported to
-/// the autoscaler at once, off the 1 s tick, so the wake-up starts immediately.
-fn cold_signal(
-    target: watch::Receiver<Option<SocketAddr>>,
-    instance: &str,
-) -> activator::ColdSignal {
-    use stat_stream::{Reporter, RevisionStat, StatSource};
-    let reporter = Reporter::spawn(
-        target,
-        format!("activator-{instance}"),
-        StatSource::Activator,
-    );
-    activator::ColdSignal::new(move |namespace, revision, waiting| {
-        let stat = RevisionStat {
-            namespace: namespace.to_owned(),
-            revision: revision.to_owned(),
-            #[allow(clippy::cast_precision_loss)]
-            concurrency: waiting as f64,
-            requests: 1,
-        };
-        reporter.send(vec![stat], true);
-    })
 }
 
 async fn api_only(

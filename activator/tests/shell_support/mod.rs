@@ -1,6 +1,7 @@
 //! Shared by the activator's shell tests: an embedded API server, the activator
-//! running against it, a loopback upstream standing in for a replica, and a client
-//! that talks to the activator as the gateway does.
+//! running against it and reporting to a loopback stat stream, a loopback upstream
+//! standing in for a replica, and a client that talks to the activator as the gateway
+//! does.
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -10,7 +11,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use activator::{ActivatorConfig, ColdSignal};
+use activator::ActivatorConfig;
 use bytes::Bytes;
 use crds::Revision;
 use http::{HeaderMap, Request, StatusCode};
@@ -21,7 +22,8 @@ use hyper_util::rt::TokioExecutor;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
-use tokio::sync::{mpsc, oneshot};
+use stat_stream::StatReport;
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 pub use upstream::Upstream;
@@ -117,26 +119,32 @@ impl Cluster {
 /// The activator running against a cluster; `stop` shuts it down and waits.
 pub struct Activator {
     pub addr: SocketAddr,
-    /// `(namespace, revision, waiting)` per cold signal.
+    /// `(namespace, revision, waiting)` per cold report.
     pub cold: mpsc::UnboundedReceiver<(String, String, usize)>,
+    /// The periodic reports, in the order they arrived.
+    pub periodic: mpsc::UnboundedReceiver<StatReport>,
+    /// Where the activator exports its metrics.
+    pub metrics: prometheus::Registry,
     stop: oneshot::Sender<()>,
     task: JoinHandle<anyhow::Result<()>>,
+    _stats_server: AbortOnDrop,
 }
 
 impl Activator {
-    pub async fn start(cluster: &Cluster, config: ActivatorConfig) -> Self {
+    /// Starts the activator with `config`, reporting to a stat stream the harness
+    /// serves on loopback (whatever `config.autoscaler` said).
+    pub async fn start(cluster: &Cluster, mut config: ActivatorConfig) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let (cold_tx, cold) = mpsc::unbounded_channel();
-        let signal = ColdSignal::new(move |namespace, revision, waiting| {
-            let _ = cold_tx.send((namespace.to_owned(), revision.to_owned(), waiting));
-        });
+        let (stats_addr, cold, periodic, stats_server) = serve_stats().await;
+        config.autoscaler = watch::channel(Some(stats_addr)).1;
+        let metrics = prometheus::Registry::new();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(activator::run(
             cluster.client.clone(),
             listener,
             config,
-            signal,
+            metrics.clone(),
             async {
                 let _ = stopped.await;
             },
@@ -144,8 +152,11 @@ impl Activator {
         Self {
             addr,
             cold,
+            periodic,
+            metrics,
             stop,
             task,
+            _stats_server: stats_server,
         }
     }
 
@@ -157,9 +168,45 @@ impl Activator {
             .unwrap();
     }
 
-    /// The next cold signal.
+    /// The next cold report.
     pub async fn next_cold(&mut self) -> (String, String, usize) {
-        within("a cold signal", self.cold.recv()).await.unwrap()
+        within("a cold report", self.cold.recv()).await.unwrap()
+    }
+
+    /// The next periodic report.
+    pub async fn next_periodic(&mut self) -> StatReport {
+        within("a periodic report", self.periodic.recv())
+            .await
+            .unwrap()
+    }
+
+    /// The current value of a sample of `family` for `default`/`revision` (a gauge's or
+    /// counter's value, a histogram's observation count), `None` without one.
+    /// `extra` adds label pairs the sample must have.
+    pub fn metric(&self, family: &str, revision: &str, extra: &[(&str, &str)]) -> Option<f64> {
+        let wanted: Vec<(&str, &str)> = [("namespace", "default"), ("revision", revision)]
+            .into_iter()
+            .chain(extra.iter().copied())
+            .collect();
+        let families = self.metrics.gather();
+        let family = families.iter().find(|f| f.name() == family)?;
+        let sample = family.get_metric().iter().find(|m| {
+            wanted.iter().all(|(name, value)| {
+                m.get_label()
+                    .iter()
+                    .any(|l| l.name() == *name && l.value() == *value)
+            })
+        })?;
+        #[allow(clippy::cast_precision_loss)]
+        let value = match family.get_field_type() {
+            prometheus::proto::MetricType::GAUGE => sample.get_gauge().get_value(),
+            prometheus::proto::MetricType::COUNTER => sample.get_counter().get_value(),
+            prometheus::proto::MetricType::HISTOGRAM => {
+                sample.get_histogram().get_sample_count() as f64
+            }
+            other => panic!("unexpected metric type {other:?}"),
+        };
+        Some(value)
     }
 
     /// A GET for `revision` in `default` with the gateway's headers.
@@ -249,6 +296,49 @@ where
         }
     })
     .await
+}
+
+/// A stat stream server on loopback, as the autoscaler runs it: its address, and the
+/// reports received split into cold `(namespace, revision, waiting)` and periodic ones.
+/// The splitting task keeps up with the server, so no report is dropped for a slow test.
+async fn serve_stats() -> (
+    SocketAddr,
+    mpsc::UnboundedReceiver<(String, String, usize)>,
+    mpsc::UnboundedReceiver<StatReport>,
+    AbortOnDrop,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (sink, mut received) = mpsc::channel(1024);
+    let (cold_tx, cold) = mpsc::unbounded_channel();
+    let (periodic_tx, periodic) = mpsc::unbounded_channel();
+    let task = tokio::spawn(async move {
+        let serving = stat_stream::serve(listener, sink, std::future::pending());
+        let splitting = async {
+            while let Some(report) = received.recv().await {
+                if !report.cold {
+                    let _ = periodic_tx.send(report);
+                    continue;
+                }
+                for stat in report.stats {
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                    let waiting = stat.concurrency as usize;
+                    let _ = cold_tx.send((stat.namespace, stat.revision, waiting));
+                }
+            }
+        };
+        tokio::join!(serving, splitting).0.unwrap();
+    });
+    (addr, cold, periodic, AbortOnDrop(task))
+}
+
+/// Stops a background task when the test is done with it.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 fn merge(base: &mut serde_json::Value, over: serde_json::Value) {
