@@ -70,6 +70,33 @@ pub struct RevisionBackend {
     pub endpoints: Vec<SocketAddr>,
     /// The revision's `timeoutSeconds`.
     pub timeout_seconds: u64,
+    /// Its `responseStartTimeoutSeconds`, never more than `timeout_seconds`: the
+    /// response head must come within this of a request's arrival (Knative's
+    /// `timeoutSeconds` when unset or 0).
+    pub response_start_timeout_seconds: u64,
+    /// Its `idleTimeoutSeconds`: the longest a streaming response may go without a byte
+    /// from the function. `None` (unset or 0): no such limit.
+    pub idle_timeout_seconds: Option<u64>,
+}
+
+impl RevisionBackend {
+    /// A backend with Knative's default limits: `timeoutSeconds` 300, a response start
+    /// bounded by that alone, no idle limit.
+    pub fn with_default_timeouts(
+        key: ObjectKey,
+        protocol: Protocol,
+        endpoints: Vec<SocketAddr>,
+    ) -> Self {
+        let timeout_seconds = crate::xds::DEFAULT_TIMEOUT_SECONDS;
+        Self {
+            key,
+            protocol,
+            endpoints,
+            timeout_seconds,
+            response_start_timeout_seconds: timeout_seconds,
+            idle_timeout_seconds: None,
+        }
+    }
 }
 
 /// A consistent copy of the routing state at one version.

@@ -59,5 +59,12 @@ pub const METADATA_NAMESPACE: &str = "fnmesh";
 /// per route, but a split route spans revisions with different timeouts, so our
 /// gateway reads the exact one from here.
 pub const TIMEOUT_METADATA_KEY: &str = "timeout_seconds";
+/// Key of a revision's `responseStartTimeoutSeconds` (never more than its timeout):
+/// Envoy has no limit on the wait for a response head alone, so only our gateway
+/// enforces it.
+pub const RESPONSE_START_TIMEOUT_METADATA_KEY: &str = "response_start_timeout_seconds";
+/// Key of a revision's `idleTimeoutSeconds`, 0 for none: the route's `idle_timeout`
+/// can only be the most generous of a split, so our gateway reads the exact one here.
+pub const IDLE_TIMEOUT_METADATA_KEY: &str = "idle_timeout_seconds";
 /// The header selecting a tagged revision on a route's main host.
 pub const TAG_HEADER: &str = "knative-serving-tag";

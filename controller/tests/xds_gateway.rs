@@ -12,7 +12,14 @@ use xds_support::*;
 
 /// Starts a gateway following `xds` and returns its proxy address.
 async fn start_gateway(xds: std::net::SocketAddr) -> std::net::SocketAddr {
-    let config = Arc::new(GatewayConfig::default());
+    start_gateway_with(xds, Arc::new(GatewayConfig::default())).await
+}
+
+/// [`start_gateway`] publishing what it learns to `config`.
+async fn start_gateway_with(
+    xds: std::net::SocketAddr,
+    config: Arc<GatewayConfig>,
+) -> std::net::SocketAddr {
     tokio::spawn(gateway::xds_client::run(
         xds,
         "test-gateway".into(),
@@ -119,4 +126,43 @@ async fn shutdown_ends_streams_and_returns() {
         .unwrap();
     // The gateway keeps its last table while the control plane is away.
     assert_eq!(get(gw, HOST, &[]).await.unwrap().status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revision_timeouts_reach_the_gateway_over_xds() {
+    let (routing, a, _) = routing_80_20().await;
+    let mut limited = backend(REV_A, a);
+    limited.response_start_timeout_seconds = 7;
+    limited.idle_timeout_seconds = Some(3);
+    routing.set_backend(limited);
+    let xds = start_xds(Arc::clone(&routing)).await;
+    let config = Arc::new(GatewayConfig::default());
+    start_gateway_with(xds, Arc::clone(&config)).await;
+
+    let limits = |name: &str| {
+        let table = config.load();
+        let revision = table.revisions().find(|r| r.name == name)?;
+        Some((revision.response_start_timeout, revision.idle_timeout))
+    };
+    let secs = |n| Some(Duration::from_secs(n));
+    eventually(Duration::from_secs(10), "A's limits in the gateway", || {
+        let seen = limits(REV_A);
+        async move { seen == Some((secs(7), secs(3))) }
+    })
+    .await;
+    assert_eq!(
+        limits(REV_B),
+        Some((secs(30), None)),
+        "B: the response start bounded by its timeout, no idle limit"
+    );
+
+    // A change of limits alone is a routing change.
+    let mut relaxed = backend(REV_A, a);
+    relaxed.idle_timeout_seconds = None;
+    routing.set_backend(relaxed);
+    eventually(Duration::from_secs(5), "A's idle limit gone", || {
+        let seen = limits(REV_A);
+        async move { seen == Some((secs(30), None)) }
+    })
+    .await;
 }

@@ -24,6 +24,8 @@ fn snapshot() -> RoutingSnapshot {
                 protocol,
                 endpoints: vec![([127, 0, 0, 1], port).into()],
                 timeout_seconds: timeout,
+                response_start_timeout_seconds: timeout,
+                idle_timeout_seconds: None,
             },
         );
     }
@@ -118,6 +120,57 @@ fn split_tags_protocols_and_timeouts_survive_the_round_trip() {
         (gateway::Protocol::H2c, Duration::from_secs(90))
     );
     parts.build().expect("a valid gateway table");
+}
+
+/// Revision `name` in `default` with the given timeouts in its spec.
+fn knative_revision(name: &str, spec_timeouts: serde_json::Value) -> crds::Revision {
+    let mut spec = serde_json::json!({ "containers": [{ "image": "x" }] });
+    spec.as_object_mut()
+        .unwrap()
+        .extend(spec_timeouts.as_object().unwrap().clone());
+    serde_json::from_value(serde_json::json!({
+        "apiVersion": "serving.knative.dev/v1",
+        "kind": "Revision",
+        "metadata": { "name": name, "namespace": "default" },
+        "spec": spec,
+    }))
+    .unwrap()
+}
+
+#[test]
+fn response_start_and_idle_timeouts_travel_from_the_revision_to_the_gateway() {
+    let mut s = snapshot();
+    for revision in [
+        knative_revision(
+            "hello-00001",
+            serde_json::json!({
+                "timeoutSeconds": 60,
+                "responseStartTimeoutSeconds": 10,
+                "idleTimeoutSeconds": 5,
+            }),
+        ),
+        knative_revision("hello-00002", serde_json::json!({ "timeoutSeconds": 90 })),
+    ] {
+        let backend = controller::endpoints::backend(&revision, []);
+        s.backends.insert(backend.key.clone(), backend);
+    }
+    let Translation::Ready(parts) = as_gateway_sees_it(&s).translate().unwrap() else {
+        panic!("consistent resources must translate")
+    };
+    let limits = |name: &str| {
+        let r = parts.revisions.iter().find(|r| r.name == name).unwrap();
+        (r.timeout, r.response_start_timeout, r.idle_timeout)
+    };
+    let secs = Duration::from_secs;
+    assert_eq!(
+        limits("hello-00001"),
+        (secs(60), Some(secs(10)), Some(secs(5)))
+    );
+    assert_eq!(
+        limits("hello-00002"),
+        (secs(90), Some(secs(90)), None),
+        "unset: the response start bounded by the timeout, no idle limit"
+    );
 }
 
 #[test]

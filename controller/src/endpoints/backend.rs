@@ -28,12 +28,13 @@ pub fn backend<'a>(
         Some("h2c") => Protocol::H2c,
         _ => Protocol::Http1,
     };
-    let timeout_seconds = revision
-        .spec
-        .timeout_seconds
-        .and_then(|t| u64::try_from(t).ok())
-        .filter(|&t| t > 0)
-        .unwrap_or(DEFAULT_TIMEOUT_SECONDS);
+    // Knative reads 0 (and unset) as "not set": the default timeout, a response start
+    // bounded by the timeout alone, no idle limit.
+    let seconds = |value: Option<i64>| value.and_then(|t| u64::try_from(t).ok()).filter(|&t| t > 0);
+    let timeout_seconds = seconds(revision.spec.timeout_seconds).unwrap_or(DEFAULT_TIMEOUT_SECONDS);
+    let response_start_timeout_seconds = seconds(revision.spec.response_start_timeout_seconds)
+        .map_or(timeout_seconds, |t| t.min(timeout_seconds));
+    let idle_timeout_seconds = seconds(revision.spec.idle_timeout_seconds);
     let mut endpoints: Vec<SocketAddr> = slices
         .into_iter()
         .flat_map(|slice| ready_endpoints(slice, port_name))
@@ -48,6 +49,8 @@ pub fn backend<'a>(
         protocol,
         endpoints,
         timeout_seconds,
+        response_start_timeout_seconds,
+        idle_timeout_seconds,
     }
 }
 

@@ -44,12 +44,11 @@ mod tests {
     }
 
     fn backend(endpoints: &[&str]) -> RevisionBackend {
-        RevisionBackend {
-            key: ObjectKey::new("ns", "hello-00001"),
-            protocol: Protocol::Http1,
-            endpoints: endpoints.iter().map(|e| e.parse().unwrap()).collect(),
-            timeout_seconds: 300,
-        }
+        RevisionBackend::with_default_timeouts(
+            ObjectKey::new("ns", "hello-00001"),
+            Protocol::Http1,
+            endpoints.iter().map(|e| e.parse().unwrap()).collect(),
+        )
     }
 
     #[test]

@@ -53,6 +53,48 @@ fn protocol_and_timeout_come_from_the_revision() {
     assert_eq!(b.timeout_seconds, 300);
 }
 
+/// A revision with `timeoutSeconds`, `responseStartTimeoutSeconds` and
+/// `idleTimeoutSeconds` as given (`None`: unset).
+fn revision_with_timeouts(
+    timeout: Option<i64>,
+    response_start: Option<i64>,
+    idle: Option<i64>,
+) -> Revision {
+    let mut revision = revision(None, timeout);
+    revision.spec.response_start_timeout_seconds = response_start;
+    revision.spec.idle_timeout_seconds = idle;
+    revision
+}
+
+#[test]
+fn response_start_and_idle_timeouts_have_knatives_meaning_when_unset() {
+    let limits = |timeout, response_start, idle| {
+        let b = backend(&revision_with_timeouts(timeout, response_start, idle), []);
+        (
+            b.timeout_seconds,
+            b.response_start_timeout_seconds,
+            b.idle_timeout_seconds,
+        )
+    };
+    assert_eq!(limits(Some(60), Some(10), Some(5)), (60, 10, Some(5)));
+    assert_eq!(
+        limits(Some(60), None, None),
+        (60, 60, None),
+        "unset: the timeout bounds the response start, nothing the pauses"
+    );
+    assert_eq!(
+        limits(Some(60), Some(0), Some(0)),
+        (60, 60, None),
+        "0 is unset"
+    );
+    assert_eq!(limits(None, None, None), (300, 300, None));
+    assert_eq!(
+        limits(Some(60), Some(90), None).1,
+        60,
+        "never beyond the timeout"
+    );
+}
+
 #[test]
 fn only_ready_ip_endpoints_count_each_on_its_slices_port() {
     let ports = |p: u16| json!([{ "name": "http", "port": p, "protocol": "TCP" }]);

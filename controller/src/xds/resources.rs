@@ -28,7 +28,10 @@ use envoy_types::pb::google::protobuf::{Duration, Struct, Value, value::Kind};
 use envoy_types::util::pack_any;
 
 use super::route_config::route_configuration;
-use super::{DEFAULT_TIMEOUT_SECONDS, METADATA_NAMESPACE, TIMEOUT_METADATA_KEY};
+use super::{
+    IDLE_TIMEOUT_METADATA_KEY, METADATA_NAMESPACE, RESPONSE_START_TIMEOUT_METADATA_KEY,
+    TIMEOUT_METADATA_KEY,
+};
 use crate::routing::{ObjectKey, Protocol, RevisionBackend, RoutingSnapshot};
 
 /// TCP connect timeout to a revision endpoint: local replicas answer at once, so a slow
@@ -63,11 +66,8 @@ pub fn resources(snapshot: &RoutingSnapshot) -> Resources {
     for route in snapshot.routes.values() {
         for target in &route.targets {
             let key = ObjectKey::new(route.key.namespace.clone(), target.revision.clone());
-            backends.entry(key.clone()).or_insert(RevisionBackend {
-                key,
-                protocol: Protocol::default(),
-                endpoints: Vec::new(),
-                timeout_seconds: DEFAULT_TIMEOUT_SECONDS,
+            backends.entry(key.clone()).or_insert_with(|| {
+                RevisionBackend::with_default_timeouts(key, Protocol::default(), Vec::new())
             });
         }
     }
@@ -138,16 +138,30 @@ fn cluster(name: &str, backend: &RevisionBackend) -> Cluster {
         typed_extension_protocol_options
             .insert(HTTP_PROTOCOL_OPTIONS_KEY.to_owned(), pack_any(options));
     }
-    let timeout = Value {
+    let seconds = |seconds: u64| Value {
         // Seconds fit an f64 exactly far beyond any sane timeout.
         #[allow(clippy::cast_precision_loss)]
-        kind: Some(Kind::NumberValue(backend.timeout_seconds as f64)),
+        kind: Some(Kind::NumberValue(seconds as f64)),
     };
+    // Every key is always present (0: no idle limit), so a gateway never falls back to
+    // the route's limits, which are a split's most generous.
+    let fields = [
+        (TIMEOUT_METADATA_KEY, backend.timeout_seconds),
+        (
+            RESPONSE_START_TIMEOUT_METADATA_KEY,
+            backend.response_start_timeout_seconds,
+        ),
+        (
+            IDLE_TIMEOUT_METADATA_KEY,
+            backend.idle_timeout_seconds.unwrap_or(0),
+        ),
+    ]
+    .map(|(key, value)| (key.to_owned(), seconds(value)));
     let metadata = Metadata {
         filter_metadata: [(
             METADATA_NAMESPACE.to_owned(),
             Struct {
-                fields: [(TIMEOUT_METADATA_KEY.to_owned(), timeout)].into(),
+                fields: fields.into(),
             },
         )]
         .into(),

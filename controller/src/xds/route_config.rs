@@ -33,15 +33,47 @@ const INTERNAL_HEADERS: [&str; 4] = [
     "knative-serving-tag",
 ];
 
+/// The limits a route gives Envoy for the revisions it sends to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RouteLimits {
+    timeout_seconds: u64,
+    /// `None`: no idle limit.
+    idle_timeout_seconds: Option<u64>,
+}
+
+impl RouteLimits {
+    fn of(backend: Option<&RevisionBackend>) -> Self {
+        backend.map_or(
+            Self {
+                timeout_seconds: DEFAULT_TIMEOUT_SECONDS,
+                idle_timeout_seconds: None,
+            },
+            |b| Self {
+                timeout_seconds: b.timeout_seconds,
+                idle_timeout_seconds: b.idle_timeout_seconds,
+            },
+        )
+    }
+
+    /// A split's limits: Envoy has one set per route, so the most generous of its
+    /// revisions' (no idle limit if one has none). Our gateway reads each revision's
+    /// exact limits from its cluster's metadata instead.
+    fn most_generous(self, other: Self) -> Self {
+        Self {
+            timeout_seconds: self.timeout_seconds.max(other.timeout_seconds),
+            idle_timeout_seconds: self
+                .idle_timeout_seconds
+                .zip(other.idle_timeout_seconds)
+                .map(|(a, b)| a.max(b)),
+        }
+    }
+}
+
 pub(crate) fn route_configuration<'a>(
     routes: impl Iterator<Item = &'a ResolvedRoute>,
     backends: &BTreeMap<ObjectKey, RevisionBackend>,
 ) -> RouteConfiguration {
-    let timeout_of = |key: &ObjectKey| {
-        backends
-            .get(key)
-            .map_or(DEFAULT_TIMEOUT_SECONDS, |b| b.timeout_seconds)
-    };
+    let limits_of = |key: &ObjectKey| RouteLimits::of(backends.get(key));
     // Envoy refuses a whole configuration if two virtual hosts claim one domain; the
     // Route reconciler should never produce that, but a refused push would freeze every
     // route, so the later claimant is dropped instead.
@@ -70,15 +102,14 @@ pub(crate) fn route_configuration<'a>(
                 continue;
             }
             let k = key(&target.revision);
-            vh_routes.push(tag_route(tag, &k, timeout_of(&k)));
+            vh_routes.push(tag_route(tag, &k, limits_of(&k)));
         }
-        let timeout = weights.iter().map(|(k, _)| timeout_of(k)).max();
-        vh_routes.push(forward(
-            "default",
-            prefix_match(),
-            &weights,
-            timeout.unwrap_or(DEFAULT_TIMEOUT_SECONDS),
-        ));
+        let split_limits = weights
+            .iter()
+            .map(|(k, _)| limits_of(k))
+            .reduce(RouteLimits::most_generous)
+            .unwrap_or(RouteLimits::of(None));
+        vh_routes.push(forward("default", prefix_match(), &weights, split_limits));
         if let Some(vh) = virtual_host(&mut claimed, route.key.to_string(), &route.host, vh_routes)
         {
             virtual_hosts.push(vh);
@@ -92,7 +123,7 @@ pub(crate) fn route_configuration<'a>(
                 "default",
                 prefix_match(),
                 &[(k.clone(), 100)],
-                timeout_of(&k),
+                limits_of(&k),
             );
             let name = format!("{}/{tag}", route.key);
             if let Some(vh) = virtual_host(&mut claimed, name, host, vec![only]) {
@@ -137,7 +168,7 @@ fn prefix_match() -> RouteMatch {
     }
 }
 
-fn tag_route(tag: &str, revision: &ObjectKey, timeout_seconds: u64) -> Route {
+fn tag_route(tag: &str, revision: &ObjectKey, limits: RouteLimits) -> Route {
     let mut matcher = prefix_match();
     matcher.headers.push(HeaderMatcher {
         name: TAG_HEADER.into(),
@@ -151,7 +182,7 @@ fn tag_route(tag: &str, revision: &ObjectKey, timeout_seconds: u64) -> Route {
         &format!("tag-{tag}"),
         matcher,
         &[(revision.clone(), 100)],
-        timeout_seconds,
+        limits,
     )
 }
 
@@ -159,16 +190,24 @@ fn tag_route(tag: &str, revision: &ObjectKey, timeout_seconds: u64) -> Route {
 /// already dropped). Like Knative's ingress, it tells the upstream (or the activator
 /// standing in for it) which revision was picked: per weighted cluster, or on the route
 /// when there is only one.
+///
+/// Envoy enforces `limits` natively: the action's `timeout` is the overall limit
+/// (`timeoutSeconds`), its `idle_timeout` the stream idle timeout (`idleTimeoutSeconds`;
+/// 0 disables Envoy's, as Knative's unset means no limit; Envoy's also runs while
+/// waiting for the head). Envoy has no limit on the wait for the response head alone,
+/// so `responseStartTimeoutSeconds` goes only in the cluster metadata, for our gateway.
 fn forward(
     name: &str,
     matcher: RouteMatch,
     weights: &[(ObjectKey, u32)],
-    timeout_seconds: u64,
+    limits: RouteLimits,
 ) -> Route {
-    let timeout = Some(Duration {
-        seconds: i64::try_from(timeout_seconds).unwrap_or(i64::MAX),
+    let seconds = |seconds: u64| Duration {
+        seconds: i64::try_from(seconds).unwrap_or(i64::MAX),
         nanos: 0,
-    });
+    };
+    let timeout = Some(seconds(limits.timeout_seconds));
+    let idle_timeout = Some(seconds(limits.idle_timeout_seconds.unwrap_or(0)));
     let cluster_specifier = match weights {
         [(key, _)] => ClusterSpecifier::Cluster(cluster_name(key)),
         _ => ClusterSpecifier::WeightedClusters(WeightedCluster {
@@ -193,6 +232,7 @@ fn forward(
         r#match: Some(matcher),
         action: Some(Action::Route(RouteAction {
             timeout,
+            idle_timeout,
             cluster_specifier: Some(cluster_specifier),
             ..Default::default()
         })),

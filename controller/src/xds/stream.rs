@@ -57,9 +57,25 @@ struct Sent {
     nonce: String,
     version: String,
     resources: Vec<Any>,
+    /// For CDS: the clusters packed in `resources`, to compare as messages (see
+    /// [`Sent::same_resources`]).
+    clusters: BTreeMap<String, Cluster>,
     names: BTreeSet<String>,
     /// For RDS: the clusters the routes send traffic to.
     refs: BTreeSet<String>,
+}
+
+impl Sent {
+    /// Whether `other` carries the same resources. Clusters compare as messages, not
+    /// bytes: their fnmesh metadata is a protobuf map, which encodes in `HashMap`
+    /// order, so equal clusters need not pack to equal bytes and would be pushed again.
+    fn same_resources(&self, other: &Sent) -> bool {
+        if self.clusters.is_empty() && other.clusters.is_empty() {
+            self.resources == other.resources
+        } else {
+            self.clusters == other.clusters
+        }
+    }
 }
 
 // === impl AdsStream ===
@@ -148,7 +164,7 @@ impl AdsStream {
             let changed = state
                 .sent
                 .as_ref()
-                .is_none_or(|s| s.resources != desired.resources);
+                .is_none_or(|s| !s.same_resources(&desired));
             if changed || state.must_respond {
                 out.push(self.send(kind, desired));
             }
@@ -203,6 +219,7 @@ impl AdsStream {
                 clusters.retain(|name, _| wanted(name));
                 sent.names = clusters.keys().cloned().collect();
                 sent.resources = clusters.values().cloned().map(pack_any).collect();
+                sent.clusters.clone_from(&clusters);
                 self.sent_clusters = clusters;
             }
             ResourceType::Endpoint => {

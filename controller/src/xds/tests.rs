@@ -22,6 +22,8 @@ fn backend(name: &str, protocol: Protocol, endpoints: &[&str], timeout: u64) -> 
         protocol,
         endpoints: endpoints.iter().map(|e| e.parse().unwrap()).collect(),
         timeout_seconds: timeout,
+        response_start_timeout_seconds: timeout,
+        idle_timeout_seconds: None,
     }
 }
 
@@ -208,6 +210,72 @@ fn split_becomes_weighted_clusters_after_the_tag_routes() {
     );
     assert_eq!(only.timeout.as_ref().unwrap().seconds, 60);
     assert_eq!(r.routes.virtual_hosts.len(), 4);
+}
+
+/// The fnmesh metadata value `key` of `cluster`.
+fn metadata(r: &Resources, cluster: &str, key: &str) -> Option<Kind> {
+    r.clusters[cluster]
+        .metadata
+        .as_ref()
+        .unwrap()
+        .filter_metadata[METADATA_NAMESPACE]
+        .fields[key]
+        .kind
+        .clone()
+}
+
+#[test]
+fn response_start_and_idle_timeouts_reach_the_clusters_and_envoys_routes() {
+    let mut s = eighty_twenty();
+    let one = s
+        .backends
+        .get_mut(&ObjectKey::new("default", "hello-00001"))
+        .unwrap();
+    one.response_start_timeout_seconds = 10;
+    one.idle_timeout_seconds = Some(5);
+    let r = resources(&s);
+    // Exact per revision in the metadata, every key always there (0: no idle limit).
+    let number = |n: f64| Some(Kind::NumberValue(n));
+    let one = "default/hello-00001";
+    let two = "default/hello-00002";
+    assert_eq!(
+        metadata(&r, one, RESPONSE_START_TIMEOUT_METADATA_KEY),
+        number(10.0)
+    );
+    assert_eq!(metadata(&r, one, IDLE_TIMEOUT_METADATA_KEY), number(5.0));
+    assert_eq!(
+        metadata(&r, two, RESPONSE_START_TIMEOUT_METADATA_KEY),
+        number(60.0)
+    );
+    assert_eq!(metadata(&r, two, IDLE_TIMEOUT_METADATA_KEY), number(0.0));
+    let unknown = "default/hello-00003";
+    assert_eq!(
+        metadata(&r, unknown, RESPONSE_START_TIMEOUT_METADATA_KEY),
+        number(300.0),
+        "routed before its endpoints are known: Knative's defaults"
+    );
+    assert_eq!(
+        metadata(&r, unknown, IDLE_TIMEOUT_METADATA_KEY),
+        number(0.0)
+    );
+
+    // Envoy's route idle timeout: the revision's own on a tag route, the most generous
+    // of a split's, 0 (disabled) where a revision has none.
+    let idle = |route: &Route| action(route).idle_timeout.as_ref().unwrap().seconds;
+    let main = vhost(&r, "default/hello");
+    let tag = |name: &str| main.routes.iter().find(|r| r.name == name).unwrap();
+    assert_eq!(idle(tag("tag-current")), 5);
+    assert_eq!(idle(tag("tag-latest")), 0);
+    assert_eq!(idle(main.routes.last().unwrap()), 0, "hello-00002 has none");
+    let current = vhost(&r, "default/hello/current");
+    assert_eq!(idle(&current.routes[0]), 5);
+
+    s.backends
+        .get_mut(&ObjectKey::new("default", "hello-00002"))
+        .unwrap()
+        .idle_timeout_seconds = Some(8);
+    let r = resources(&s);
+    assert_eq!(idle(vhost(&r, "default/hello").routes.last().unwrap()), 8);
 }
 
 #[test]

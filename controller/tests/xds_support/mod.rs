@@ -199,6 +199,8 @@ pub fn backend(name: &str, endpoint: SocketAddr) -> RevisionBackend {
         protocol: Protocol::Http1,
         endpoints: vec![endpoint],
         timeout_seconds: 30,
+        response_start_timeout_seconds: 30,
+        idle_timeout_seconds: None,
     }
 }
 

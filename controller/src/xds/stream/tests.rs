@@ -24,12 +24,11 @@ fn snapshot(version: u64, revisions: &[&str], route_to: &[(&str, u32)]) -> Arc<R
         let key = ObjectKey::new("default", *name);
         s.backends.insert(
             key.clone(),
-            RevisionBackend {
+            RevisionBackend::with_default_timeouts(
                 key,
-                protocol: Default::default(),
-                endpoints: vec![SocketAddr::from(([127, 0, 0, 1], 9000 + i as u16))],
-                timeout_seconds: 300,
-            },
+                Default::default(),
+                vec![SocketAddr::from(([127, 0, 0, 1], 9000 + i as u16))],
+            ),
         );
     }
     let route = ResolvedRoute {
