@@ -7,6 +7,8 @@
 //!
 //! Every test sets `stable-window: 6s` and `scale-to-zero-grace-period: 6s` in
 //! `config-autoscaler` (Knative's minimums) so that idling takes seconds, not minutes.
+// Real processes and real time, measured from outside: no tokio clock to pause.
+#![allow(clippy::disallowed_types)]
 
 mod common;
 
@@ -65,8 +67,15 @@ fn host(service: &str) -> String {
     format!("{service}.default.example.com")
 }
 
+/// `kubectl get … -o json`, or `Null` while the object does not exist (yet).
 fn json(f: &Fnmesh, args: &[&str]) -> Value {
-    f.get_json(args)
+    let mut all = args.to_vec();
+    all.extend(["-o", "json"]);
+    let out = f.kubectl(&all);
+    if !out.status.success() {
+        return Value::Null;
+    }
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
 }
 
 fn condition<'a>(object: &'a Value, kind: &str) -> Option<&'a Value> {

@@ -129,11 +129,12 @@ impl Autoscaler {
         let config = self.cluster.config();
         let now = now();
         let current = self.cluster.revisions();
-        let metrics = &self.metrics;
+        let (metrics, actuator) = (&self.metrics, &self.actuator);
         self.revisions.retain(|key, _| {
             let live = current.contains_key(key);
             if !live {
                 metrics.forget(key);
+                actuator.forget(key);
             }
             live
         });
