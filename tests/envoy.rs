@@ -161,31 +161,12 @@ fn stock_envoy_serves_the_same_split_and_tags() {
     );
     assert!(dump.contains("default/split-00001") && dump.contains("default/split-00002"));
 }
-/// Knative's minimum idle times, so scaling to zero takes seconds, not minutes.
-const FAST_IDLE: &str = "apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: config-autoscaler
-  namespace: knative-serving
-data:
-  stable-window: 6s
-  scale-to-zero-grace-period: 6s
-";
-
-/// The revision's (actualReplicas, desiredReplicas) as its status reports them.
-fn replicas(f: &Fnmesh, revision: &str) -> (i64, i64) {
-    let rev = f.get_json(&["get", "revision", revision]);
-    (
-        rev["status"]["actualReplicas"].as_i64().unwrap_or(-1),
-        rev["status"]["desiredReplicas"].as_i64().unwrap_or(-1),
-    )
-}
 
 fn wait_for_zero(f: &Fnmesh, revision: &str) {
     eventually(
         Duration::from_secs(60),
         &format!("{revision} at zero"),
-        || (replicas(f, revision) == (0, 0)).then_some(()),
+        || (f.revision_replicas(revision) == (0, 0)).then_some(()),
     );
 }
 
@@ -199,9 +180,7 @@ fn wait_for_zero(f: &Fnmesh, revision: &str) {
 /// beside each replica.
 #[test]
 fn stock_envoy_scales_a_service_from_zero() {
-    let f = Fnmesh::start();
-    f.kubectl_stdin(&["create", "namespace", "knative-serving"], "");
-    f.apply(FAST_IDLE);
+    let f = Fnmesh::start_fast_idle();
     f.apply(&service_yaml("wake", ""));
     let envoy = Envoy::start(&f.xds);
     let host = "wake.default.example.com";

@@ -19,22 +19,8 @@ use std::time::{Duration, Instant};
 use common::{Fnmesh, eventually, service_yaml_running};
 use serde_json::Value;
 
-const FAST_IDLE: &str = "apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: config-autoscaler
-  namespace: knative-serving
-data:
-  stable-window: 6s
-  scale-to-zero-grace-period: 6s
-  allow-zero-initial-scale: \"true\"
-";
-
 fn start() -> Fnmesh {
-    let f = Fnmesh::start();
-    f.kubectl_stdin(&["create", "namespace", "knative-serving"], "");
-    f.apply(FAST_IDLE);
-    f
+    Fnmesh::start_fast_idle()
 }
 
 /// One request on its own connection: (status, body, how long it took).
@@ -96,13 +82,8 @@ fn wait_ready(f: &Fnmesh, kind: &str, name: &str) -> Value {
     )
 }
 
-/// The revision's replica counts as its status reports them.
 fn replicas(f: &Fnmesh, revision: &str) -> (i64, i64) {
-    let rev = json(f, &["get", "revision", revision]);
-    (
-        rev["status"]["actualReplicas"].as_i64().unwrap_or(-1),
-        rev["status"]["desiredReplicas"].as_i64().unwrap_or(-1),
-    )
+    f.revision_replicas(revision)
 }
 
 /// How many processes run `marker` in their command line (the function's replicas).
@@ -183,25 +164,12 @@ fn container_concurrency_one_holds_per_replica_and_load_spreads() {
     );
     f.apply(&manifest);
     wait_ready(&f, "ksvc", "single");
-    let ingress = f.ingress.clone();
     // Five clients, each sending requests back to back for a while.
-    let clients: Vec<_> = (0..5)
-        .map(|_| {
-            let ingress = ingress.clone();
-            std::thread::spawn(move || {
-                let mut seen = Vec::new();
-                let until = Instant::now() + Duration::from_secs(12);
-                while Instant::now() < until {
-                    seen.push(get(&ingress, &host("single"), "/?sleep=200"));
-                }
-                seen
-            })
-        })
-        .collect();
-    let results: Vec<(u16, String, Duration)> = clients
-        .into_iter()
-        .flat_map(|c| c.join().unwrap())
-        .collect();
+    let results: Vec<(u16, String, Duration)> =
+        load(&f.ingress, "single", 5, 200, Duration::from_secs(12))
+            .into_iter()
+            .flat_map(|c| c.join().unwrap())
+            .collect();
     let failed: Vec<_> = results.iter().filter(|(s, _, _)| *s != 200).collect();
     assert!(failed.is_empty(), "failed: {failed:?}");
     let field = |body: &str, key: &str| {

@@ -207,6 +207,40 @@ impl Drop for Fnmesh {
     }
 }
 
+/// `config-autoscaler` with Knative's minimum idle times (and zero initial scale
+/// allowed), so scaling to zero takes seconds, not minutes.
+pub const FAST_IDLE_CONFIG: &str = "apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: config-autoscaler
+  namespace: knative-serving
+data:
+  stable-window: 6s
+  scale-to-zero-grace-period: 6s
+  allow-zero-initial-scale: \"true\"
+";
+
+impl Fnmesh {
+    /// `fnmesh up` with [`FAST_IDLE_CONFIG`] applied.
+    pub fn start_fast_idle() -> Self {
+        let f = Self::start();
+        f.kubectl_stdin(&["create", "namespace", "knative-serving"], "");
+        f.apply(FAST_IDLE_CONFIG);
+        f
+    }
+
+    /// The revision's (actualReplicas, desiredReplicas) from its status; (-1, -1)
+    /// while it does not exist or reports none.
+    pub fn revision_replicas(&self, revision: &str) -> (i64, i64) {
+        let out = self.kubectl(&["get", "revision", revision, "-o", "json"]);
+        let rev: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        (
+            rev["status"]["actualReplicas"].as_i64().unwrap_or(-1),
+            rev["status"]["desiredReplicas"].as_i64().unwrap_or(-1),
+        )
+    }
+}
+
 /// A Knative Service manifest running the hello example.
 pub fn service_yaml(name: &str, extra_spec: &str) -> String {
     service_yaml_running(name, "examples/hello.py", extra_spec)
