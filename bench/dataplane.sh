@@ -65,9 +65,12 @@ deploy bench-act -1
 proxy_mode() { # revision: the autoscaler's fnmesh_autoscaler_proxy_mode gauge
   curl -fs "$metrics" | awk -v r="\"$1\"" '/^fnmesh_autoscaler_proxy_mode\{/ && index($0, r) {print $2}'
 }
-# The autoscaler moves a revision to serve mode on its 2 s tick once a replica is ready.
+# The autoscaler moves a revision to serve mode on its 2 s tick once it has seen traffic
+# with a replica ready; without these requests the switch happened during the measurement.
 for _ in $(seq 100); do
-  [ "$(proxy_mode bench-v1)$(proxy_mode bench-v2)" = 00 ] && break; sleep 0.2
+  [ "$(proxy_mode bench-v1)$(proxy_mode bench-v2)" = 00 ] && break
+  for _ in $(seq 10); do curl -s -o /dev/null -H 'Host: bench.default.example.com' "$ingress/"; done
+  sleep 0.2
 done
 sleep 1
 echo "fnmesh up: ingress $ingress, gateway worker threads ${GATEWAY_THREADS:-1}"

@@ -184,7 +184,12 @@ impl Fnmesh {
             child,
             _dir: dir,
         };
-        fnmesh.kubectl(&["create", "namespace", "knative-serving"], None)?;
+        // `apply`: fnmesh up may have made the namespace already (for the activator's
+        // Service).
+        fnmesh.kubectl(
+            &["apply", "-f", "-"],
+            Some("apiVersion: v1\nkind: Namespace\nmetadata: {name: knative-serving}\n"),
+        )?;
         let mut data = String::from("  allow-zero-initial-scale: \"true\"\n");
         for (k, v) in config {
             data.push_str(&format!("  {k}: \"{v}\"\n"));
