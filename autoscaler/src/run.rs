@@ -129,7 +129,7 @@ impl Autoscaler {
         let config = self.cluster.config();
         let now = now();
         let current = self.cluster.revisions();
-        let (metrics, actuator) = (&self.metrics, &self.actuator);
+        let (metrics, actuator) = (&self.metrics, &mut self.actuator);
         self.revisions.retain(|key, _| {
             let live = current.contains_key(key);
             if !live {

@@ -1,19 +1,22 @@
 //! Writes decisions to the API: the scale through the Deployment's `/scale`
 //! subresource (as Knative's PodAutoscaler does), the serving mode as an annotation the
-//! controller turns into the revision's xDS endpoints (replicas or activator). Only
-//! changes are written, each as its own task so the decision loop never waits on the
-//! API. A write not yet visible in the watch caches is remembered, so the decisions
-//! that follow it at once (one per cold request) do not repeat it; a failed write is
-//! forgotten and made again by the next decision.
+//! controller turns into the revision's xDS endpoints (replicas or activator).
+//!
+//! One writer task per revision, fed the latest wanted values through a watch channel:
+//! the decision loop never waits on the API, writes for one revision land in the order
+//! they were decided (an older, smaller scale can never land after a newer one), and a
+//! burst of decisions — one per cold request — coalesces into the latest value. A value
+//! already written, but not yet in the watch caches, is not written again; a failed write
+//! is retried until it lands or the decision changes.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::time::Duration;
 
 use controller::labels::{SERVING_MODE_ANNOTATION, SERVING_MODE_PROXY, SERVING_MODE_SERVE};
 use controller::revision::deployment::deployment_name;
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, Patch, PatchParams};
-use parking_lot::Mutex;
+use tokio::sync::watch;
 
 use super::cluster::RevisionKey;
 use super::revision_state::Replicas;
@@ -21,108 +24,114 @@ use crate::scaler::Outcome;
 
 /// The field manager of the autoscaler's writes.
 pub(crate) const FIELD_MANAGER: &str = "fnmesh-autoscaler";
+/// Before a failed write is made again.
+const RETRY: Duration = Duration::from_millis(200);
+
+/// What the caches do not show yet: `None` is "nothing to write".
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Wanted {
+    scale: Option<u32>,
+    proxy: Option<bool>,
+}
 
 pub(crate) struct Actuator {
     client: kube::Client,
-    /// Per revision, what was written and is not yet in the caches.
-    in_flight: Arc<Mutex<HashMap<RevisionKey, Written>>>,
-}
-
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-struct Written {
-    scale: Option<u32>,
-    proxy: Option<bool>,
+    writers: HashMap<RevisionKey, watch::Sender<Wanted>>,
 }
 
 impl Actuator {
     pub(crate) fn new(client: kube::Client) -> Self {
         Self {
             client,
-            in_flight: Arc::default(),
+            writers: HashMap::new(),
         }
     }
 
-    /// A revision that is gone.
-    pub(crate) fn forget(&self, key: &RevisionKey) {
-        self.in_flight.lock().remove(key);
+    /// A revision that is gone: its writer ends.
+    pub(crate) fn forget(&mut self, key: &RevisionKey) {
+        self.writers.remove(key);
     }
 
-    /// Writes what `outcome` changes relative to what the caches show.
+    /// Hands what `outcome` changes, relative to what the caches show, to the
+    /// revision's writer.
     pub(crate) fn apply(
-        &self,
+        &mut self,
         key: &RevisionKey,
         outcome: Outcome,
         replicas: Replicas,
         proxy_now: Option<bool>,
     ) {
-        let (scale, mode) = {
-            let mut in_flight = self.in_flight.lock();
-            let written = in_flight.entry(key.clone()).or_default();
-            // What the caches show has landed.
-            if written.scale == Some(replicas.requested) {
-                written.scale = None;
-            }
-            if written.proxy.is_some() && written.proxy == proxy_now {
-                written.proxy = None;
-            }
-            let scale = outcome
-                .scale
-                .filter(|&s| s != replicas.requested && written.scale != Some(s));
-            let mode =
-                Some(outcome.proxy).filter(|&p| proxy_now != Some(p) && written.proxy != Some(p));
-            written.scale = scale.or(written.scale);
-            written.proxy = mode.or(written.proxy);
-            (scale, mode)
+        let wanted = Wanted {
+            scale: outcome.scale.filter(|&s| s != replicas.requested),
+            proxy: Some(outcome.proxy).filter(|&p| proxy_now != Some(p)),
         };
-        if scale.is_none() && mode.is_none() {
-            return;
-        }
-        let in_flight = Arc::clone(&self.in_flight);
-        let forget = {
-            let key = key.clone();
-            move |what: fn(&mut Written)| {
-                if let Some(written) = in_flight.lock().get_mut(&key) {
-                    what(written);
-                }
-            }
-        };
-        let api: Api<Deployment> = Api::namespaced(self.client.clone(), &key.namespace);
-        let name = deployment_name(&key.name);
-        let revision = key.to_string();
-        tokio::spawn(async move {
-            // Merge patches under our own field manager: server-side apply would claim
-            // (and on the controller's next apply, contest) the whole object.
-            let params = PatchParams {
-                field_manager: Some(FIELD_MANAGER.to_owned()),
-                ..PatchParams::default()
-            };
-            // The mode first: a revision going to zero must have the activator in its
-            // path before its last replica goes.
-            if let Some(proxy) = mode {
-                let value = if proxy {
-                    SERVING_MODE_PROXY
-                } else {
-                    SERVING_MODE_SERVE
-                };
-                let patch = serde_json::json!({"metadata": {"annotations": {SERVING_MODE_ANNOTATION: value}}});
-                match api.patch(&name, &params, &Patch::Merge(&patch)).await {
-                    Ok(_) => tracing::info!(%revision, mode = value, "serving mode"),
-                    Err(error) => {
-                        tracing::warn!(%revision, %error, "could not write the serving mode");
-                        forget(|w| w.proxy = None);
-                    }
-                }
-            }
-            if let Some(replicas) = scale {
-                let patch = serde_json::json!({"spec": {"replicas": replicas}});
-                match api.patch_scale(&name, &params, &Patch::Merge(&patch)).await {
-                    Ok(_) => tracing::info!(%revision, replicas, "scaled"),
-                    Err(error) => {
-                        tracing::warn!(%revision, %error, "could not scale");
-                        forget(|w| w.scale = None);
-                    }
-                }
-            }
+        let client = &self.client;
+        let writer = self
+            .writers
+            .entry(key.clone())
+            .or_insert_with(|| spawn_writer(client.clone(), key.clone()));
+        writer.send_if_modified(|current| {
+            let changed = *current != wanted;
+            *current = wanted;
+            changed
         });
     }
+}
+
+fn spawn_writer(client: kube::Client, key: RevisionKey) -> watch::Sender<Wanted> {
+    let (tx, mut rx) = watch::channel(Wanted::default());
+    tokio::spawn(async move {
+        let api: Api<Deployment> = Api::namespaced(client, &key.namespace);
+        let name = deployment_name(&key.name);
+        let revision = key.to_string();
+        while rx.changed().await.is_ok() {
+            loop {
+                let wanted = *rx.borrow_and_update();
+                if write(&api, &name, &revision, wanted).await {
+                    break;
+                }
+                // Failed: again shortly, or at once with a newer decision.
+                tokio::select! {
+                    () = tokio::time::sleep(RETRY) => {}
+                    changed = rx.changed() => if changed.is_err() { return },
+                }
+            }
+        }
+    });
+    tx
+}
+
+/// Writes `wanted`; false if a write failed.
+async fn write(api: &Api<Deployment>, name: &str, revision: &str, wanted: Wanted) -> bool {
+    // Merge patches under our own field manager: server-side apply would claim (and on
+    // the controller's next apply, contest) the whole object.
+    let params = PatchParams {
+        field_manager: Some(FIELD_MANAGER.to_owned()),
+        ..PatchParams::default()
+    };
+    // The mode first: a revision going to zero must have the activator in its path
+    // before its last replica goes.
+    if let Some(proxy) = wanted.proxy {
+        let value = if proxy {
+            SERVING_MODE_PROXY
+        } else {
+            SERVING_MODE_SERVE
+        };
+        let patch =
+            serde_json::json!({"metadata": {"annotations": {SERVING_MODE_ANNOTATION: value}}});
+        if let Err(error) = api.patch(name, &params, &Patch::Merge(&patch)).await {
+            tracing::warn!(%revision, %error, "could not write the serving mode");
+            return false;
+        }
+        tracing::info!(%revision, mode = value, "serving mode");
+    }
+    if let Some(replicas) = wanted.scale {
+        let patch = serde_json::json!({"spec": {"replicas": replicas}});
+        if let Err(error) = api.patch_scale(name, &params, &Patch::Merge(&patch)).await {
+            tracing::warn!(%revision, %error, "could not scale");
+            return false;
+        }
+        tracing::info!(%revision, replicas, "scaled");
+    }
+    true
 }
