@@ -1,6 +1,8 @@
 //! Watches EndpointSlices of every namespace labelled with a revision (the runner's,
 //! one per local replica, or the EndpointSlice controller's in a cluster) and hands
-//! each change to the registry, which recomputes that revision's replicas.
+//! each change to the registry, which recomputes that revision's replicas. Connections
+//! to replicas no revision has any more are then closed: a replica being removed drains
+//! until no connection to it is open, so an idle pooled one must not hold it up.
 
 use std::sync::Arc;
 
@@ -13,12 +15,14 @@ use kube::runtime::watcher::{self, Event};
 use kube::runtime::{WatchStreamExt, reflector};
 
 use crate::registry::{REVISION_LABEL, Registry};
+use crate::upstream::Upstreams;
 
 /// Watches until the stream ends (it retries by itself, so: until dropped).
 pub(crate) async fn run(
     client: kube::Client,
     cache: Writer<EndpointSlice>,
     registry: Arc<Registry>,
+    upstreams: Upstreams,
 ) {
     let events = watcher::watcher(
         Api::<EndpointSlice>::all(client),
@@ -35,10 +39,14 @@ pub(crate) async fn run(
                     (slice.namespace(), slice.labels().get(REVISION_LABEL))
                 {
                     registry.refresh(&namespace, revision);
+                    upstreams.retain(&registry.live_endpoints());
                 }
             }
             // The cache swaps in a relist only at `InitDone`.
-            Ok(Event::InitDone) => registry.refresh_all(),
+            Ok(Event::InitDone) => {
+                registry.refresh_all();
+                upstreams.retain(&registry.live_endpoints());
+            }
             Ok(Event::Init | Event::InitApply(_)) => {}
             Err(error) => tracing::warn!(%error, "EndpointSlice watch failed; retrying"),
         }

@@ -138,6 +138,14 @@ impl Registry {
         self.metrics.forget(namespace, name);
     }
 
+    /// Every replica some revision has now.
+    pub(crate) fn live_endpoints(&self) -> std::collections::HashSet<std::net::SocketAddr> {
+        self.all()
+            .iter()
+            .flat_map(|state| state.endpoints())
+            .collect()
+    }
+
     /// Every revision's state, at the moment of the call.
     pub(crate) fn all(&self) -> Vec<Arc<RevisionState>> {
         let states = self.states.read();

@@ -84,6 +84,11 @@ impl RevisionState {
         }
     }
 
+    /// The replicas the revision currently has.
+    pub(crate) fn endpoints(&self) -> Vec<SocketAddr> {
+        self.inputs.lock().endpoints.clone()
+    }
+
     pub(crate) fn has_ready_endpoint(&self) -> bool {
         self.ready_endpoints.load(Ordering::Relaxed) > 0
     }

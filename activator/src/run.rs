@@ -55,6 +55,7 @@ pub async fn run(
         families.collectors().into_iter().chain([queue_depth]),
     );
     let reports = StatReports::spawn(&config);
+    let upstreams = Upstreams::new();
     let _background = [
         AbortOnDrop(reports.spawn_periodic(counters, config.report_period)),
         AbortOnDrop(tokio::spawn(revisions_watch::run(
@@ -66,11 +67,12 @@ pub async fn run(
             client.clone(),
             slice_cache,
             Arc::clone(&registry),
+            upstreams.clone(),
         ))),
     ];
     publish::publish(&client, &config, listening).await?;
     tracing::info!(%listening, instance = %config.instance, "activator serving");
-    let handler = Arc::new(Handler::new(registry, Upstreams::new(), reports));
+    let handler = Arc::new(Handler::new(registry, upstreams, reports));
     let draining = server::accept_until(listener, handler, shutdown).await;
     publish::withdraw(&client, &config).await;
     draining.finish(config.drain_timeout).await;

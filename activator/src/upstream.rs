@@ -3,7 +3,9 @@
 
 mod h2c;
 
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::{Request, Response};
@@ -11,6 +13,7 @@ use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use parking_lot::Mutex;
 
 use crate::request_body::RequestBody;
 use crate::revision_settings::Protocol;
@@ -35,10 +38,12 @@ pub(crate) enum UpstreamError {
     Http(hyper::Error),
 }
 
-/// Every replica connection of the activator, shared by all requests.
+/// Every replica connection of the activator, shared by all requests. HTTP/1.1 keeps one
+/// pooled client per replica, so that the idle connections to a replica that left can
+/// be closed at once ([`Upstreams::retain`]).
 #[derive(Debug, Clone)]
 pub(crate) struct Upstreams {
-    http1: Client<HttpConnector, RequestBody>,
+    http1: Arc<Mutex<HashMap<SocketAddr, Client<HttpConnector, RequestBody>>>>,
     h2c: h2c::H2cConnections,
 }
 
@@ -59,18 +64,34 @@ impl UpstreamError {
 
 impl Upstreams {
     pub(crate) fn new() -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        let http1 = Client::builder(TokioExecutor::new())
-            .timer(TokioTimer::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(IDLE_TIMEOUT)
-            .build(connector);
         Self {
-            http1,
+            http1: Arc::default(),
             h2c: h2c::H2cConnections::default(),
         }
+    }
+
+    /// Closes the idle connections to every replica not in `live`; requests in flight
+    /// keep theirs until they finish.
+    pub(crate) fn retain(&self, live: &HashSet<SocketAddr>) {
+        self.http1.lock().retain(|addr, _| live.contains(addr));
+        self.h2c.retain(live);
+    }
+
+    fn http1_client(&self, addr: SocketAddr) -> Client<HttpConnector, RequestBody> {
+        self.http1
+            .lock()
+            .entry(addr)
+            .or_insert_with(|| {
+                let mut connector = HttpConnector::new();
+                connector.set_nodelay(true);
+                connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
+                Client::builder(TokioExecutor::new())
+                    .timer(TokioTimer::new())
+                    .pool_timer(TokioTimer::new())
+                    .pool_idle_timeout(IDLE_TIMEOUT)
+                    .build(connector)
+            })
+            .clone()
     }
 
     /// Sends `request` to `addr`. For HTTP/1.1 its URI is `http://{addr}/…` (the pool
@@ -83,7 +104,7 @@ impl Upstreams {
     ) -> Result<Response<Incoming>, UpstreamError> {
         match protocol {
             Protocol::Http1 => self
-                .http1
+                .http1_client(addr)
                 .request(request)
                 .await
                 .map_err(UpstreamError::Pooled),

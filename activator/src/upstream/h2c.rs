@@ -31,6 +31,12 @@ pub(super) struct H2cConnections {
 }
 
 impl H2cConnections {
+    /// Drops the connections to replicas not in `live` (a connection closes once its
+    /// last sender is gone and its streams are done).
+    pub(super) fn retain(&self, live: &std::collections::HashSet<SocketAddr>) {
+        self.by_addr.lock().retain(|addr, _| live.contains(addr));
+    }
+
     pub(super) async fn send(
         &self,
         addr: SocketAddr,
