@@ -49,6 +49,17 @@ fn get(ingress: &str, host: &str, path: &str) -> (u16, String, Duration) {
     (status, body, started.elapsed())
 }
 
+/// Deploys `tests/functions/slow_counter.py` as `name` (`extra_spec` appended to the
+/// container, YAML-indented) and waits until the Service is Ready.
+fn deploy_counter(f: &Fnmesh, name: &str, extra_spec: &str) {
+    f.apply(&service_yaml_running(
+        name,
+        "tests/functions/slow_counter.py",
+        extra_spec,
+    ));
+    wait_ready(f, "ksvc", name);
+}
+
 fn host(service: &str) -> String {
     format!("{service}.default.example.com")
 }
@@ -105,13 +116,7 @@ fn an_idle_service_scales_to_zero_and_fifty_requests_at_zero_are_all_answered() 
     let f = start();
     // A marker unique to this test's replicas, so other tests' processes do not count.
     let marker = format!("--idle-marker-{}", std::process::id());
-    let manifest = service_yaml_running(
-        "idle",
-        "tests/functions/slow_counter.py",
-        &format!("          args: [\"{marker}\"]\n"),
-    );
-    f.apply(&manifest);
-    wait_ready(&f, "ksvc", "idle");
+    deploy_counter(&f, "idle", &format!("          args: [\"{marker}\"]\n"));
     let (status, _, _) = get(&f.ingress, &host("idle"), "/");
     assert_eq!(status, 200);
 
@@ -159,13 +164,7 @@ fn an_idle_service_scales_to_zero_and_fifty_requests_at_zero_are_all_answered() 
 #[test]
 fn container_concurrency_one_holds_per_replica_and_load_spreads() {
     let f = start();
-    let manifest = service_yaml_running(
-        "single",
-        "tests/functions/slow_counter.py",
-        "      containerConcurrency: 1\n",
-    );
-    f.apply(&manifest);
-    wait_ready(&f, "ksvc", "single");
+    deploy_counter(&f, "single", "      containerConcurrency: 1\n");
     // Five clients, each sending requests back to back for a while.
     let results: Vec<(u16, String, Duration)> =
         load(&f.ingress, "single", 5, 200, Duration::from_secs(12))
@@ -200,13 +199,7 @@ fn container_concurrency_one_holds_per_replica_and_load_spreads() {
 #[test]
 fn a_revision_timeout_cuts_a_slow_request_with_504() {
     let f = start();
-    let manifest = service_yaml_running(
-        "slow",
-        "tests/functions/slow_counter.py",
-        "      timeoutSeconds: 2\n",
-    );
-    f.apply(&manifest);
-    wait_ready(&f, "ksvc", "slow");
+    deploy_counter(&f, "slow", "      timeoutSeconds: 2\n");
     let (status, body, took) = get(&f.ingress, &host("slow"), "/?sleep=5000");
     assert_eq!(status, 504, "{body}");
     assert!(took >= Duration::from_secs(2), "answered after {took:?}");
