@@ -243,12 +243,13 @@ impl DeploymentWorker {
                 .await
                 .map(|_| true)
         };
-        // Endpoints first in spirit, but concurrently: both gate readiness.
-        let (applied_slices, deleted, status_written) = futures::join!(
+        // Endpoints first: a request held for this revision's first replica waits for
+        // the slice, not for the status; both would queue for the same API commit.
+        let (applied_slices, deleted) = futures::join!(
             futures::future::join_all(applies),
             futures::future::join_all(deletes),
-            status_write,
         );
+        let status_written = status_write.await;
         let mut result = Ok(());
         for outcome in applied_slices.into_iter().chain(deleted) {
             match outcome {
