@@ -521,10 +521,18 @@ async fn the_activator_publishes_its_endpoint_slice_and_withdraws_it_on_shutdown
     let cluster = Cluster::start().await;
     let activator = Activator::start(&cluster, config("activator-1234")).await;
     let slices: Api<EndpointSlice> = Api::namespaced(cluster.client.clone(), "knative-serving");
-    let slice = eventually("the activator's EndpointSlice", || async {
-        slices.get_opt("activator-1234").await.unwrap()
-    })
-    .await;
+    // The watch says when it is there.
+    let slice = within(
+        "the activator's EndpointSlice",
+        kube::runtime::wait::await_condition(
+            slices.clone(),
+            "activator-1234",
+            |s: Option<&EndpointSlice>| s.is_some(),
+        ),
+    )
+    .await
+    .unwrap()
+    .expect("the slice that met the condition");
     let labels = slice.metadata.labels.clone().unwrap_or_default();
     assert_eq!(labels["kubernetes.io/service-name"], "activator-service");
     assert_eq!(

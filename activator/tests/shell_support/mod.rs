@@ -280,8 +280,9 @@ pub async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
     }
 }
 
-/// Polls `check` until it returns `Some`, panicking with `what` after [`WITHIN`]. For
-/// state only the API can tell; events the test can subscribe to use channels.
+/// Polls `check` until it returns `Some`, panicking with `what` after [`WITHIN`]. Only
+/// for state that announces no change (a Prometheus gauge read at scrape time); objects
+/// in the API are awaited through a watch, reports through channels.
 pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where
     F: FnMut() -> Fut,
