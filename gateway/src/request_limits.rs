@@ -36,6 +36,19 @@ pub(crate) enum StreamLimit {
 }
 
 impl RequestLimits {
+    /// For tests of the timers that use the limits: a request arriving now at a
+    /// revision with `timeout` and an optional idle limit.
+    #[cfg(test)]
+    pub(crate) fn arriving_now(timeout: Duration, idle: Option<Duration>) -> Self {
+        let mut revision =
+            Revision::new("default", "r", crate::revision::Protocol::Http1, Vec::new())
+                .with_timeout(timeout);
+        if let Some(idle) = idle {
+            revision = revision.with_idle_timeout(idle);
+        }
+        Self::new(Instant::now(), &revision)
+    }
+
     /// The limits of a request to `revision` that arrived at `arrival`.
     pub(crate) fn new(arrival: Instant, revision: &Revision) -> Self {
         let after = |limit: Duration| {

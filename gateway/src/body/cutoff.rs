@@ -67,15 +67,9 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::revision::{Protocol, Revision};
 
     fn limits(idle: Option<u64>) -> RequestLimits {
-        let mut revision = Revision::new("default", "r", Protocol::Http1, Vec::new())
-            .with_timeout(Duration::from_secs(10));
-        if let Some(idle) = idle {
-            revision = revision.with_idle_timeout(Duration::from_secs(idle));
-        }
-        RequestLimits::new(Instant::now(), &revision)
+        RequestLimits::arriving_now(Duration::from_secs(10), idle.map(Duration::from_secs))
     }
 
     async fn expired(cutoff: &mut Cutoff) -> StreamLimit {
