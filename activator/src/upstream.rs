@@ -13,7 +13,7 @@ use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use parking_lot::Mutex;
+use parking_lot::RwLock;
 
 use crate::request_body::RequestBody;
 use crate::revision_settings::Protocol;
@@ -43,7 +43,7 @@ pub(crate) enum UpstreamError {
 /// be closed at once ([`Upstreams::retain`]).
 #[derive(Debug, Clone)]
 pub(crate) struct Upstreams {
-    http1: Arc<Mutex<HashMap<SocketAddr, Client<HttpConnector, RequestBody>>>>,
+    http1: Arc<RwLock<HashMap<SocketAddr, Client<HttpConnector, RequestBody>>>>,
     h2c: h2c::H2cConnections,
 }
 
@@ -73,13 +73,18 @@ impl Upstreams {
     /// Closes the idle connections to every replica not in `live`; requests in flight
     /// keep theirs until they finish.
     pub(crate) fn retain(&self, live: &HashSet<SocketAddr>) {
-        self.http1.lock().retain(|addr, _| live.contains(addr));
+        self.http1.write().retain(|addr, _| live.contains(addr));
         self.h2c.retain(live);
     }
 
+    /// The replica's pooled client: a shared read on the request path; the write lock
+    /// only when a replica is first used or leaves.
     fn http1_client(&self, addr: SocketAddr) -> Client<HttpConnector, RequestBody> {
+        if let Some(client) = self.http1.read().get(&addr) {
+            return client.clone();
+        }
         self.http1
-            .lock()
+            .write()
             .entry(addr)
             .or_insert_with(|| {
                 let mut connector = HttpConnector::new();
