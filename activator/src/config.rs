@@ -19,20 +19,23 @@ pub struct ActivatorConfig {
     /// unspecified address (`0.0.0.0`, `::`), which no peer can dial. Without it such
     /// a listener is published as loopback.
     pub advertise_ip: Option<IpAddr>,
+    /// Whether to publish the instance's own EndpointSlice: yes outside a cluster, no
+    /// in one (Kubernetes writes the `activator-service` Service's slices there).
+    pub publish: bool,
     /// How long in-flight requests may finish after `shutdown` before their
     /// connections are closed.
     pub drain_timeout: Duration,
-    /// The autoscaler's metrics stream (`None` while not known), which the activator
+    /// The autoscalers' metrics streams (empty while none is known), which the activator
     /// reports every revision's concurrency to, and cold arrivals at once. The default
     /// points nowhere: the reports are queued and the oldest dropped.
-    pub autoscaler: watch::Receiver<Option<SocketAddr>>,
+    pub autoscaler: watch::Receiver<Vec<SocketAddr>>,
     /// How often every revision's concurrency is sampled and reported (Knative: 1 s).
     pub report_period: Duration,
 }
 
 /// The Service name Knative gives the activator; the gateway's xDS points cold
 /// revisions at its endpoints.
-pub const ACTIVATOR_SERVICE: &str = "activator-service";
+pub const ACTIVATOR_SERVICE: &str = discovery::ACTIVATOR;
 
 impl Default for ActivatorConfig {
     fn default() -> Self {
@@ -41,8 +44,9 @@ impl Default for ActivatorConfig {
             namespace: "knative-serving".to_owned(),
             instance: "activator".to_owned(),
             advertise_ip: None,
+            publish: true,
             drain_timeout: Duration::from_secs(30),
-            autoscaler: watch::channel(None).1,
+            autoscaler: watch::channel(Vec::new()).1,
             report_period: Duration::from_secs(1),
         }
     }

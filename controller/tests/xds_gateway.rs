@@ -21,7 +21,7 @@ async fn start_gateway_with(
     config: Arc<GatewayConfig>,
 ) -> std::net::SocketAddr {
     tokio::spawn(gateway::xds_client::run(
-        xds,
+        tokio::sync::watch::channel(Some(xds)).1,
         "test-gateway".into(),
         Arc::clone(&config),
     ));

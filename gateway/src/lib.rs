@@ -46,6 +46,7 @@
 //! # Ok(()) }
 //! ```
 
+mod admin;
 mod body;
 mod config;
 mod drain;
@@ -67,13 +68,14 @@ mod upgrade;
 mod workers;
 pub mod xds_client;
 
+pub use admin::{serve_admin, serve_metrics};
 pub use config::GatewayConfig;
 pub use metrics::MetricsError;
 pub use revision::{DEFAULT_REVISION_TIMEOUT, Protocol, Revision, RevisionKey};
 pub use route_table::{
     KnativeRoute, Route, RouteTable, RouteTableError, TagTarget, TrafficTarget, WeightedTarget,
 };
-pub use server::{serve, serve_metrics};
+pub use server::serve;
 pub use workers::serve_on_threads;
 
 /// The metrics stream to the autoscaler, for binaries that run a gateway.
@@ -88,13 +90,13 @@ use tokio::task::JoinHandle;
 /// How often the gateway reports its in-flight counts (Knative's 1 s reporting period).
 const STAT_PERIOD: Duration = Duration::from_secs(1);
 
-/// Reports `config`'s per-revision requests in flight to the autoscaler at the address
-/// `autoscaler` holds (none yet: reports queue, bounded, until it is known), every
+/// Reports `config`'s per-revision requests in flight to every autoscaler at the
+/// addresses `autoscaler` holds (none yet: reports queue, bounded, until one is known), every
 /// second, as `reporter_id` (e.g. `gateway-<uuid>`). Spawns onto the current tokio
 /// runtime; the handle is the periodic task (abort it to stop reporting).
 pub fn report_stats(
     config: &GatewayConfig,
-    autoscaler: watch::Receiver<Option<SocketAddr>>,
+    autoscaler: watch::Receiver<Vec<SocketAddr>>,
     reporter_id: String,
 ) -> JoinHandle<()> {
     let reporter =

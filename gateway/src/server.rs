@@ -1,6 +1,6 @@
-//! Listeners: the proxy (HTTP/1.1 and h2c on one port) and the admin port serving
-//! `/metrics`. Both drain gracefully: on shutdown they stop accepting, let in-flight
-//! requests finish, then return.
+//! The proxy listener (HTTP/1.1 and h2c on one port), and the accept loop it shares
+//! with the admin port (`admin`). Both drain gracefully: on shutdown they stop
+//! accepting, let in-flight requests finish, then return.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -8,10 +8,6 @@ use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode, header};
-use http_body_util::Full;
-use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -147,68 +143,9 @@ async fn evict_idle_upstreams(config: Arc<GatewayConfig>) {
     }
 }
 
-/// Serves `GET /metrics` (Prometheus text format) from `config`'s registry on
-/// `listener`, kept apart from the proxy port so clients cannot reach it, until
-/// `shutdown` completes.
-pub async fn serve_metrics(
-    listener: TcpListener,
-    config: Arc<GatewayConfig>,
-    shutdown: impl Future<Output = ()>,
-) {
-    let builder = Arc::new(hyper::server::conn::http1::Builder::new());
-    accept_until(listener, shutdown, |stream, peer, signal| {
-        let config = Arc::clone(&config);
-        let builder = Arc::clone(&builder);
-        let service = service_fn(move |request| {
-            let response = admin_response(&config, &request);
-            async move { Ok::<_, Infallible>(response) }
-        });
-        tokio::spawn(async move {
-            let connection = builder.serve_connection(TokioIo::new(stream), service);
-            let mut connection = pin!(connection);
-            let ended = tokio::select! {
-                ended = connection.as_mut() => ended,
-                () = signal.stopped() => {
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
-                }
-            };
-            if let Err(error) = ended {
-                tracing::debug!(%peer, %error, "admin connection ended with an error");
-            }
-        });
-    })
-    .await;
-}
-
-fn admin_response(config: &GatewayConfig, request: &Request<Incoming>) -> Response<Full<Bytes>> {
-    let (status, content_type, body) = match (request.method(), request.uri().path()) {
-        (&Method::GET, "/metrics") => match config.encode_metrics() {
-            Ok(text) => (StatusCode::OK, prometheus::TEXT_FORMAT, Bytes::from(text)),
-            Err(error) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "text/plain; charset=utf-8",
-                Bytes::from(format!("{error}\n")),
-            ),
-        },
-        _ => (
-            StatusCode::NOT_FOUND,
-            "text/plain; charset=utf-8",
-            Bytes::from_static(b"only GET /metrics is served here\n"),
-        ),
-    };
-    let mut response = Response::new(Full::new(body));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static(content_type),
-    );
-    response
-}
-
 /// Accepts connections, handing each to `on_connection` with its drain signal, until
 /// `shutdown`; then signals them all and waits for every one to end.
-async fn accept_until(
+pub(crate) async fn accept_until(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
     mut on_connection: impl FnMut(TcpStream, SocketAddr, Signal),

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_client::AggregatedDiscoveryServiceClient;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::UnboundedReceiverStream;
 
 use crate::config::GatewayConfig;
@@ -56,23 +56,53 @@ pub enum SessionError {
     Closed,
 }
 
-/// Follows the ADS server at `xds_addr` as node `node_id` forever, publishing every
-/// consistent configuration to `config`. Reconnects with capped exponential backoff,
-/// so the server may start later or restart; the table in force stays until a new
-/// consistent one arrives.
-pub async fn run(xds_addr: SocketAddr, node_id: String, config: Arc<GatewayConfig>) {
+/// Follows the ADS server at the address `xds_addr` holds (`None`: not known yet) as
+/// node `node_id` forever, publishing every consistent configuration to `config`.
+/// Reconnects with capped exponential backoff, so the server may start later or
+/// restart, and at once to a new address when `xds_addr` changes; the table in force
+/// stays until a new consistent one arrives.
+pub async fn run(
+    mut xds_addr: watch::Receiver<Option<SocketAddr>>,
+    node_id: String,
+    config: Arc<GatewayConfig>,
+) {
     // The control plane may take a moment to come back: start at 100 ms.
     let mut backoff = Backoff::starting_at(std::time::Duration::from_millis(100));
+    // Once the sender is gone the address can no longer change: stop watching it.
+    let mut watching = true;
     loop {
+        let Some(addr) = *xds_addr.borrow_and_update() else {
+            changed(&mut xds_addr, &mut watching).await;
+            continue;
+        };
         let mut progressed = false;
-        let error = session(xds_addr, &node_id, &config, &mut progressed).await;
+        let error = tokio::select! {
+            error = session(addr, &node_id, &config, &mut progressed) => error,
+            () = changed(&mut xds_addr, &mut watching) => {
+                tracing::info!(old = %addr, "the xDS server moved; reconnecting");
+                backoff.reset();
+                continue;
+            }
+        };
         if progressed {
             backoff.reset();
         }
         let delay = backoff.next_delay();
-        tracing::warn!(%xds_addr, %error, retry_in = ?delay, "xDS session ended");
-        tokio::time::sleep(delay).await;
+        tracing::warn!(xds_addr = %addr, %error, retry_in = ?delay, "xDS session ended");
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = changed(&mut xds_addr, &mut watching) => backoff.reset(),
+        }
     }
+}
+
+/// Completes when `target` changes; never, once its sender is gone.
+async fn changed(target: &mut watch::Receiver<Option<SocketAddr>>, watching: &mut bool) {
+    if *watching && target.changed().await.is_ok() {
+        return;
+    }
+    *watching = false;
+    std::future::pending::<()>().await;
 }
 
 async fn session(

@@ -142,7 +142,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
 
     let gateway_config = Arc::new(gateway::GatewayConfig::default());
     let xds_client_task = tokio::spawn(gateway::xds_client::run(
-        xds_addr,
+        watch::channel(Some(xds_addr)).1,
         "fnmesh-gateway".to_string(),
         gateway_config.clone(),
     ));
@@ -170,7 +170,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     ));
 
     // Scale to zero and back: every data-plane instance reports to the autoscaler.
-    let (_stats_addr_tx, stats_target) = watch::channel(Some(stats_addr));
+    let (_stats_addr_tx, stats_target) = watch::channel(vec![stats_addr]);
     let instance = uuid::Uuid::new_v4().simple().to_string();
     gateway::report_stats(
         &gateway_config_for_stats,

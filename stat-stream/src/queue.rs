@@ -42,6 +42,16 @@ impl Queue {
         }
     }
 
+    /// A copy of what is waiting, oldest first (to seed a new stream's queue).
+    pub(crate) fn snapshot(&self) -> Vec<StatReport> {
+        self.lock().iter().cloned().collect()
+    }
+
+    /// Drops everything waiting.
+    pub(crate) fn clear(&self) {
+        self.lock().clear();
+    }
+
     fn lock(&self) -> MutexGuard<'_, VecDeque<StatReport>> {
         self.reports.lock()
     }

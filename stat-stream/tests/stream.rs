@@ -91,7 +91,7 @@ async fn send_until_received(reporter: &Reporter, server: &mut Server, first: u6
 #[tokio::test]
 async fn reports_arrive_in_order() {
     let mut server = any_port().await;
-    let (_target, target) = watch::channel(Some(server.addr));
+    let (_target, target) = watch::channel(vec![server.addr]);
     let reporter = Reporter::spawn(target, "gateway-test".into(), StatSource::Ingress);
     for n in 0..20 {
         reporter.send(numbered(n), n == 3);
@@ -110,7 +110,7 @@ async fn reports_arrive_in_order() {
 async fn reporter_reconnects_after_the_server_restarts_on_the_same_port() {
     let mut first = any_port().await;
     let addr = first.addr;
-    let (_target, target) = watch::channel(Some(addr));
+    let (_target, target) = watch::channel(vec![addr]);
     let reporter = Reporter::spawn(target, "gateway-test".into(), StatSource::Activator);
     reporter.send(numbered(0), false);
     assert_eq!(seq(&first.next().await), 0);
@@ -134,11 +134,11 @@ async fn reporter_reconnects_after_the_server_restarts_on_the_same_port() {
 async fn reporter_follows_a_changed_address() {
     let mut a = any_port().await;
     let mut b = any_port().await;
-    let (target_tx, target) = watch::channel(Some(a.addr));
+    let (target_tx, target) = watch::channel(vec![a.addr]);
     let reporter = Reporter::spawn(target, "gateway-test".into(), StatSource::Ingress);
     reporter.send(numbered(0), false);
     assert_eq!(seq(&a.next().await), 0);
-    target_tx.send_replace(Some(b.addr));
+    target_tx.send_replace(vec![b.addr]);
     send_until_received(&reporter, &mut b, 1).await;
     a.stop().await;
     b.stop().await;
@@ -147,13 +147,13 @@ async fn reporter_follows_a_changed_address() {
 #[tokio::test]
 async fn while_disconnected_only_the_latest_reports_are_kept() {
     let mut server = any_port().await;
-    let (target_tx, target) = watch::channel(None);
+    let (target_tx, target) = watch::channel(Vec::new());
     let reporter = Reporter::spawn(target, "gateway-test".into(), StatSource::Ingress);
     let sent = 100u64;
     for n in 0..sent {
         reporter.send(numbered(n), false);
     }
-    target_tx.send_replace(Some(server.addr));
+    target_tx.send_replace(vec![server.addr]);
     let kept = QUEUE_CAPACITY as u64;
     for n in sent - kept..sent {
         assert_eq!(seq(&server.next().await), n);
@@ -167,7 +167,7 @@ async fn while_disconnected_only_the_latest_reports_are_kept() {
 #[tokio::test]
 async fn periodic_reports_carry_the_counters() {
     let mut server = any_port().await;
-    let (_target, target) = watch::channel(Some(server.addr));
+    let (_target, target) = watch::channel(vec![server.addr]);
     let reporter = Reporter::spawn(target, "gateway-test".into(), StatSource::Ingress);
     let registry = Arc::new(CounterRegistry::default());
     let counter = registry.counter("ns", "busy");
@@ -196,4 +196,22 @@ async fn periodic_reports_carry_the_counters() {
     }
     ticker.abort();
     server.stop().await;
+}
+
+#[tokio::test]
+async fn every_known_autoscaler_gets_every_report() {
+    let mut a = any_port().await;
+    let mut b = any_port().await;
+    let (_targets, targets) = watch::channel(vec![a.addr, b.addr]);
+    let reporter = Reporter::spawn(targets, "gateway-test".into(), StatSource::Ingress);
+    for n in 0..5 {
+        reporter.send(numbered(n), false);
+    }
+    for server in [&mut a, &mut b] {
+        for n in 0..5 {
+            assert_eq!(seq(&server.next().await), n);
+        }
+    }
+    a.stop().await;
+    b.stop().await;
 }

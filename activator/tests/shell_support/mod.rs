@@ -137,7 +137,7 @@ impl Activator {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stats_addr, cold, periodic, stats_server) = serve_stats().await;
-        config.autoscaler = watch::channel(Some(stats_addr)).1;
+        config.autoscaler = watch::channel(vec![stats_addr]).1;
         let metrics = prometheus::Registry::new();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(activator::run(

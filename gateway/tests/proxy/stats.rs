@@ -218,7 +218,7 @@ async fn report_stats_sends_the_counts_to_the_autoscaler() {
 
     let mut upstream = HeldUpstream::start().await;
     let gateway = RunningGateway::start_on(Path::Fast, table_to(upstream.addr)).await;
-    let (_target, target) = watch::channel(Some(autoscaler));
+    let (_target, target) = watch::channel(vec![autoscaler]);
     let reporting = gateway::report_stats(&gateway.config, target, "gateway-test".into());
     let client = tokio::spawn(send(gateway.addr, get(HOST, "/", &[])));
     upstream.wait_for_request().await;
