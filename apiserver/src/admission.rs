@@ -229,6 +229,7 @@ fn builtin_defaults(rt: &ResourceType, obj: &mut Value) {
                     .or_insert(Value::from(600));
             }
         }
+        "services" => service_defaults(obj),
         "secrets" => fold_string_data(obj),
         "namespaces" => {
             let status = obj.as_object_mut().map(|o| {
@@ -240,6 +241,29 @@ fn builtin_defaults(rt: &ResourceType, obj: &mut Value) {
             }
         }
         _ => {}
+    }
+}
+
+/// Kubernetes' Service defaults (`SetDefaults_Service`): `ClusterIP`, no session
+/// affinity, TCP ports whose `targetPort` is the port. No `clusterIP` is allocated:
+/// see the `services` row of the resource table.
+fn service_defaults(obj: &mut Value) {
+    let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) else {
+        return;
+    };
+    spec.entry("type").or_insert(Value::from("ClusterIP"));
+    spec.entry("sessionAffinity").or_insert(Value::from("None"));
+    for port in spec
+        .get_mut("ports")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object_mut)
+    {
+        port.entry("protocol").or_insert(Value::from("TCP"));
+        if let Some(number) = port.get("port").cloned() {
+            port.entry("targetPort").or_insert(number);
+        }
     }
 }
 

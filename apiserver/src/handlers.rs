@@ -19,6 +19,7 @@ use crate::api::{Api, ListOptions};
 use crate::delete::DeleteOptions;
 use crate::patch::PatchKind;
 use crate::path::ResourcePath;
+use crate::resource::ResourceType;
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::server::{Body, Ctx, json_response, read_body};
 use crate::status::ApiError;
@@ -111,7 +112,7 @@ fn write_options(req: &Request<Incoming>, q: &Query) -> Result<WriteOptions, Api
     })
 }
 
-fn list_options(q: &Query) -> Result<ListOptions, ApiError> {
+fn list_options(q: &Query, rt: &ResourceType) -> Result<ListOptions, ApiError> {
     let labels = match q.get("labelSelector").filter(|s| !s.is_empty()) {
         Some(s) => Some(
             LabelSelector::parse(s)
@@ -120,7 +121,10 @@ fn list_options(q: &Query) -> Result<ListOptions, ApiError> {
         None => None,
     };
     let fields = match q.get("fieldSelector").filter(|s| !s.is_empty()) {
-        Some(s) => Some(FieldSelector::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))?),
+        Some(s) => Some(
+            FieldSelector::parse_for(s, rt.group, rt.plural)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?,
+        ),
         None => None,
     };
     let limit = match q.get("limit") {
@@ -285,7 +289,7 @@ pub(crate) async fn resource(
             Ok(json_response(StatusCode::OK, &obj))
         }
         (Method::DELETE, false) => {
-            let lo = list_options(&q)?;
+            let lo = list_options(&q, &rp.rt)?;
             let opts = DeleteOptions::from_request(
                 &json!({}),
                 q.get("propagationPolicy").map(String::as_str),
@@ -319,7 +323,7 @@ fn list(
     q: &Query,
     render: &Render,
 ) -> Result<Response<Body>, ApiError> {
-    let opts = list_options(q)?;
+    let opts = list_options(q, &rp.rt)?;
     let page = api.list(rp, &opts)?;
     let mut meta = json!({"resourceVersion": page.rv.to_string()});
     if let Some(c) = &page.continue_token {
@@ -349,7 +353,7 @@ fn watch(
     q: &Query,
     render: Render,
 ) -> Result<Response<Body>, ApiError> {
-    let opts = list_options(q)?;
+    let opts = list_options(q, &rp.rt)?;
     let from = match q.get("resourceVersion").map(String::as_str) {
         None | Some("" | "0") => None,
         Some(rv) => Some(rv.parse::<u64>().map_err(|_| {

@@ -197,6 +197,20 @@ fn builtin_types() -> Vec<ResourceType> {
             generation: false,
             codec: roundtrip::<core::v1::Event>,
         },
+        // No virtual IP: nothing on a single node proxies Service IPs, so `clusterIP`
+        // stays unset (kubectl shows `<none>`); consumers read the EndpointSlices
+        // written for the Service's selector.
+        Builtin {
+            group: "",
+            plural: "services",
+            kind: "Service",
+            namespaced: true,
+            short_names: &["svc"],
+            status: true,
+            scale: false,
+            generation: false,
+            codec: roundtrip::<core::v1::Service>,
+        },
         Builtin {
             group: "apps",
             plural: "deployments",

@@ -7,11 +7,13 @@
 //! `f!=v` with `\` escaping, restricted to the fields the resource supports.
 
 mod field;
+mod selectable;
 
 use serde_json::{Map, Value};
 use thiserror::Error;
 
 pub use field::FieldSelector;
+pub use selectable::{SelectableField, selectable_fields};
 
 /// Why a selector string was rejected; the server returns it as a 400.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

@@ -146,6 +146,38 @@ pub fn builtin_columns(resource: &str) -> Vec<PrinterColumn> {
             ".spec.holderIdentity",
             "The holder of the lease",
         )],
+        "services" => vec![
+            PrinterColumn::new("Type", "string", ".spec.type", "The type of the service"),
+            PrinterColumn::new(
+                "Cluster-IP",
+                "string",
+                ".spec.clusterIP",
+                "The cluster IP of the service (none on a single node)",
+            ),
+            PrinterColumn::new(
+                "Port(s)",
+                "string",
+                "fnmesh:ports(.spec.ports)",
+                "The ports of the service",
+            ),
+        ],
+        "events" => vec![
+            PrinterColumn::new(
+                "Last Seen",
+                "string",
+                "fnmesh:since(.lastTimestamp,.eventTime,.metadata.creationTimestamp)",
+                "The time the event was last seen",
+            ),
+            PrinterColumn::new("Type", "string", ".type", "The type of the event"),
+            PrinterColumn::new("Reason", "string", ".reason", "The reason of the event"),
+            PrinterColumn::new(
+                "Object",
+                "string",
+                "fnmesh:object(.involvedObject)",
+                "The object the event is about",
+            ),
+            PrinterColumn::new("Message", "string", ".message", "The message of the event"),
+        ],
         "endpointslices" => vec![PrinterColumn::new(
             "AddressType",
             "string",
@@ -154,7 +186,20 @@ pub fn builtin_columns(resource: &str) -> Vec<PrinterColumn> {
         )],
         _ => Vec::new(),
     };
-    cols.push(age);
+    if resource != "events" {
+        cols.push(age);
+    }
+    if resource == "services" {
+        cols.push(
+            PrinterColumn::new(
+                "Selector",
+                "string",
+                "fnmesh:selector(.spec.selector)",
+                "The selector of the service",
+            )
+            .wide(),
+        );
+    }
     if resource == "deployments" {
         cols.push(
             PrinterColumn::new(
@@ -338,6 +383,45 @@ fn computed_cell(expr: &str, obj: &Value, now: Timestamp) -> Value {
         "join" => {
             let items: Vec<String> = args.iter().flat_map(|p| find_all(p)).map(go_text).collect();
             json!(items.join(","))
+        }
+        // The first of several timestamps that is set, as an age (events carry
+        // `lastTimestamp` or, written by events.k8s.io clients, `eventTime`).
+        "since" => args
+            .iter()
+            .find_map(|p| first(p).and_then(Value::as_str).map(str::to_owned))
+            .map_or_else(|| json!("<unknown>"), |s| json!(age_of(&s, now))),
+        // `kind/name` of a reference, kind in lower case, as kube's event printer.
+        "object" => {
+            let reference = args.first().and_then(|p| first(p));
+            let text = |k: &str| {
+                reference
+                    .and_then(|r| r.get(k))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            json!(format!("{}/{}", text("kind").to_lowercase(), text("name")))
+        }
+        // `80/TCP,443:30443/TCP`, as kube's service printer.
+        "ports" => {
+            let ports = args.first().and_then(|p| first(p)).and_then(Value::as_array);
+            let parts: Vec<String> = ports
+                .into_iter()
+                .flatten()
+                .map(|p| {
+                    let port = p.get("port").map_or_else(String::new, go_text);
+                    let protocol = p.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
+                    match p.get("nodePort").and_then(Value::as_i64) {
+                        Some(node) => format!("{port}:{node}/{protocol}"),
+                        None => format!("{port}/{protocol}"),
+                    }
+                })
+                .collect();
+            json!(if parts.is_empty() {
+                "<none>".to_owned()
+            } else {
+                parts.join(",")
+            })
         }
         "selector" => {
             let labels = args

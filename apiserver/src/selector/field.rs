@@ -1,13 +1,15 @@
 //! Field selectors (`fields.ParseSelector`): comma-joined `f=v`, `f==v`,
-//! `f!=v` terms with `\` escaping, over the fields a resource supports.
+//! `f!=v` terms with `\` escaping, over the fields a resource supports
+//! ([`super::selectable`]).
 
 use serde_json::Value;
 
 use super::SelectorError;
+use super::selectable::{GENERIC, SelectableField, selectable_fields};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct FieldTerm {
-    field: String,
+    field: SelectableField,
     value: String,
     equal: bool,
 }
@@ -17,9 +19,6 @@ struct FieldTerm {
 pub struct FieldSelector {
     terms: Vec<FieldTerm>,
 }
-
-/// Fields every resource supports (the generic registry's default).
-const GENERIC_FIELDS: [&str; 2] = ["metadata.name", "metadata.namespace"];
 
 /// Splits on an unescaped separator, keeping escapes for the next stage.
 fn split_unescaped(s: &str, sep: char) -> Vec<String> {
@@ -79,13 +78,16 @@ impl FieldSelector {
     /// Parses a field selector over `metadata.name` and `metadata.namespace`;
     /// the empty string selects everything.
     pub fn parse(s: &str) -> Result<Self, SelectorError> {
-        Self::parse_with_fields(s, &[])
+        Self::parse_over(s, &[])
     }
 
-    /// Like [`FieldSelector::parse`], also allowing resource-specific fields
-    /// (dotted paths such as `type` for Secrets or `involvedObject.name` for
-    /// Events).
-    pub fn parse_with_fields(s: &str, extra_fields: &[&str]) -> Result<Self, SelectorError> {
+    /// Parses a field selector over the fields resource `group/plural` supports
+    /// (`involvedObject.name` for Events, `type` for Secrets, …).
+    pub fn parse_for(s: &str, group: &str, plural: &str) -> Result<Self, SelectorError> {
+        Self::parse_over(s, selectable_fields(group, plural))
+    }
+
+    fn parse_over(s: &str, extra_fields: &[SelectableField]) -> Result<Self, SelectorError> {
         let mut terms = Vec::new();
         if s.trim().is_empty() {
             return Ok(Self { terms });
@@ -98,10 +100,14 @@ impl FieldSelector {
                 });
             };
             let field = unescape(field.trim());
-            if !GENERIC_FIELDS.contains(&field.as_str()) && !extra_fields.contains(&field.as_str())
-            {
+            let Some(field) = GENERIC
+                .iter()
+                .chain(extra_fields)
+                .find(|f| f.name == field)
+                .copied()
+            else {
                 return Err(SelectorError::UnsupportedField(field));
-            }
+            };
             terms.push(FieldTerm {
                 field,
                 value: unescape(&value),
@@ -116,12 +122,13 @@ impl FieldSelector {
         self.terms.is_empty()
     }
 
-    /// Whether the object satisfies every term; a missing field reads as "".
+    /// Whether the object satisfies every term; a missing field reads as its
+    /// kind's zero value ("" or "false").
     pub fn matches(&self, obj: &Value) -> bool {
         self.terms.iter().all(|t| {
-            let found = t.field.split('.').try_fold(obj, |v, seg| v.get(seg));
+            let found = t.field.path.split('.').try_fold(obj, |v, seg| v.get(seg));
             let have = match found {
-                None | Some(Value::Null) => String::new(),
+                None | Some(Value::Null) => t.field.absent.to_owned(),
                 Some(Value::String(s)) => s.clone(),
                 Some(other) => other.to_string(),
             };
@@ -134,7 +141,7 @@ impl FieldSelector {
     pub fn pinned_name(&self) -> Option<&str> {
         self.terms
             .iter()
-            .find(|t| t.equal && t.field == "metadata.name")
+            .find(|t| t.equal && t.field.name == "metadata.name")
             .map(|t| t.value.as_str())
     }
 
@@ -142,7 +149,7 @@ impl FieldSelector {
     pub fn pinned_namespace(&self) -> Option<&str> {
         self.terms
             .iter()
-            .find(|t| t.equal && t.field == "metadata.namespace")
+            .find(|t| t.equal && t.field.name == "metadata.namespace")
             .map(|t| t.value.as_str())
     }
 }

@@ -132,17 +132,39 @@ fn field_selector_errors() {
 }
 
 #[test]
-fn field_selector_escapes_and_extra_fields() {
-    let obj = json!({"type": "a,b", "involvedObject": {"name": "x"}, "metadata": {"name": "n"}});
-    let f = FieldSelector::parse_with_fields(
-        r"type=a\,b,involvedObject.name=x",
-        &["type", "involvedObject.name"],
-    )
-    .unwrap();
+fn field_selector_escapes_and_resource_fields() {
+    let obj = json!({"type": "a,b", "metadata": {"name": "n"}});
+    let f = FieldSelector::parse_for(r"type=a\,b", "", "secrets").unwrap();
     assert!(f.matches(&obj));
-    let f =
-        FieldSelector::parse_with_fields("involvedObject.kind=", &["involvedObject.kind"]).unwrap();
-    assert!(f.matches(&obj), "missing field reads as empty");
+    let err = FieldSelector::parse_for("type=x", "", "configmaps").unwrap_err();
+    assert_eq!(err.to_string(), "field label not supported: type");
+}
+
+/// What `kubectl describe` sends for an object's events, and the fields whose
+/// path is not their name or whose absence is not "".
+#[test]
+fn event_and_pod_fields() {
+    let event = json!({
+        "metadata": {"name": "hello.1", "namespace": "default"},
+        "involvedObject": {"kind": "Service", "namespace": "default", "name": "hello", "uid": "u-1"},
+        "source": {"component": "fnmesh-controller"},
+        "type": "Normal",
+    });
+    let describe = "involvedObject.name=hello,involvedObject.namespace=default,\
+                    involvedObject.kind=Service,involvedObject.uid=u-1";
+    let f = FieldSelector::parse_for(describe, "", "events").unwrap();
+    assert!(f.matches(&event));
+    let other_uid = FieldSelector::parse_for("involvedObject.uid=u-2", "", "events").unwrap();
+    assert!(!other_uid.matches(&event), "a re-created object's events are not its");
+    let f = FieldSelector::parse_for("source=fnmesh-controller,type!=Warning", "", "events");
+    assert!(f.unwrap().matches(&event), "source reads source.component");
+    let f = FieldSelector::parse_for("involvedObject.fieldPath=", "", "events").unwrap();
+    assert!(f.matches(&event), "a missing string field reads as empty");
+    assert!(FieldSelector::parse("involvedObject.name=hello").is_err());
+
+    let pod = json!({"spec": {"nodeName": "n1"}});
+    let f = FieldSelector::parse_for("spec.nodeName=n1,spec.hostNetwork=false", "", "pods");
+    assert!(f.unwrap().matches(&pod), "a missing bool reads as false");
 }
 
 fn key_strategy() -> impl Strategy<Value = String> {

@@ -188,3 +188,54 @@ fn deployment_and_namespace_columns() {
     );
     assert_eq!(t["rows"][0]["cells"], json!(["default", "30s"]));
 }
+
+#[test]
+fn service_and_event_columns() {
+    let svc = json!({
+        "metadata": {"name": "hello-00001", "creationTimestamp": "2024-05-01T11:59:00Z"},
+        "spec": {"type": "ClusterIP", "selector": {"serving.knative.dev/revision": "hello-00001"},
+                 "ports": [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080}]}
+    });
+    let t = to_table(
+        &builtin_columns("services"),
+        &[&svc],
+        "None",
+        json!({}),
+        now(),
+    );
+    assert_eq!(
+        t["rows"][0]["cells"],
+        json!([
+            "hello-00001",
+            "ClusterIP",
+            null,
+            "80/TCP",
+            "60s",
+            "serving.knative.dev/revision=hello-00001"
+        ])
+    );
+    let event = json!({
+        "metadata": {"name": "hello.17d", "creationTimestamp": "2024-05-01T11:00:00Z"},
+        "involvedObject": {"kind": "Revision", "name": "hello-00001"},
+        "type": "Normal", "reason": "RevisionReady", "message": "ready",
+        "lastTimestamp": "2024-05-01T11:59:50Z"
+    });
+    let t = to_table(
+        &builtin_columns("events"),
+        &[&event],
+        "None",
+        json!({}),
+        now(),
+    );
+    assert_eq!(
+        t["rows"][0]["cells"],
+        json!([
+            "hello.17d",
+            "10s",
+            "Normal",
+            "RevisionReady",
+            "revision/hello-00001",
+            "ready"
+        ])
+    );
+}
