@@ -1,4 +1,5 @@
-//! `fnmesh autoscaler simulate`: replays a recorded trace through the same KPA core the
+//! `fnmesh autoscaler`: with no subcommand the autoscaler itself (see `autoscaler_run`);
+//! `fnmesh autoscaler simulate` replays a recorded trace through the same KPA core the
 //! autoscaler runs, so a user can see what a config would have decided.
 
 use std::path::PathBuf;
@@ -7,9 +8,12 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub(crate) struct AutoscalerArgs {
     #[command(subcommand)]
-    command: AutoscalerCommand,
+    command: Option<AutoscalerCommand>,
+    #[command(flatten)]
+    run: super::autoscaler_run::AutoscalerRunArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -42,7 +46,8 @@ fn key_value(pair: &str) -> Result<(String, String), String> {
 
 pub(crate) fn run(args: AutoscalerArgs) -> anyhow::Result<()> {
     match args.command {
-        AutoscalerCommand::Simulate(args) => {
+        None => super::component::block_on(super::autoscaler_run::run(args.run)),
+        Some(AutoscalerCommand::Simulate(args)) => {
             let trace = std::fs::read_to_string(&args.trace)
                 .with_context(|| format!("reading {}", args.trace.display()))?;
             let decisions = autoscaler::simulate(&trace, &args.config, &args.annotations)

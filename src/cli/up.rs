@@ -10,8 +10,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use apiserver::{ApiServer, ServerConfig};
-use tokio::net::TcpListener;
 use tokio::sync::watch;
+
+use super::component::{Shutdown, bind, print_banner, shutdown_signal};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct UpArgs {
@@ -47,8 +48,8 @@ pub(crate) struct UpArgs {
     /// connections [default: one per CPU].
     #[arg(long, env = "FNMESH_GATEWAY_THREADS")]
     gateway_threads: Option<NonZeroUsize>,
-    /// Run only the embedded API server (no controller, runner or gateway): to measure
-    /// it alone, or to run the components as separate processes.
+    /// Run only the embedded API server (no controller, runner or gateway): the same
+    /// as `fnmesh apiserver`.
     #[arg(long)]
     api_only: bool,
     /// Bearer token clients must send (generated when the API is not on loopback).
@@ -56,7 +57,7 @@ pub(crate) struct UpArgs {
     token: Option<String>,
 }
 
-fn default_data_dir() -> PathBuf {
+pub(crate) fn default_data_dir() -> PathBuf {
     std::env::var_os("HOME")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("."))
@@ -71,28 +72,8 @@ pub(crate) fn run(args: UpArgs) -> anyhow::Result<()> {
         .block_on(up(args))
 }
 
-async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr} for the {what}"))
-}
-
-/// A shutdown signal many tasks can wait on.
-#[derive(Clone, Debug)]
-struct Shutdown(watch::Receiver<bool>);
-
-impl Shutdown {
-    async fn wait(mut self) {
-        let _ = self.0.wait_for(|stop| *stop).await;
-    }
-}
-
 async fn up(args: UpArgs) -> anyhow::Result<()> {
-    let token = match (&args.token, args.api_addr.ip().is_loopback()) {
-        (Some(t), _) => Some(t.clone()),
-        (None, true) => None,
-        (None, false) => Some(uuid::Uuid::new_v4().simple().to_string()),
-    };
+    let token = super::apiserver::token_for(args.token.as_deref(), args.api_addr);
     // Bind every port first: a port in use fails `up` before anything starts.
     let server = ApiServer::bind(&ServerConfig {
         data_dir: args.data_dir.clone(),
@@ -102,7 +83,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     .await?;
     let api_addr = server.local_addr();
     if args.api_only {
-        return api_only(server, &args.data_dir, token.as_deref()).await;
+        return super::apiserver::serve_alone(server, &args.data_dir, token.as_deref()).await;
     }
     let http = bind(args.http_addr, "HTTP ingress").await?;
     let http_addr = http.local_addr()?;
@@ -171,7 +152,9 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
 
     // Scale to zero and back: every data-plane instance reports to the autoscaler.
     let (_stats_addr_tx, stats_target) = watch::channel(vec![stats_addr]);
-    let instance = uuid::Uuid::new_v4().simple().to_string();
+    // Stable across restarts: a restart after `kill -9` replaces the activator's slice
+    // instead of leaving a dead one beside the new.
+    let instance = "local";
     gateway::report_stats(
         &gateway_config_for_stats,
         stats_target.clone(),
@@ -231,24 +214,6 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn api_only(
-    server: ApiServer,
-    data_dir: &std::path::Path,
-    token: Option<&str>,
-) -> anyhow::Result<()> {
-    let api_addr = server.local_addr();
-    let kubeconfig = data_dir.join("kubeconfig");
-    let api_url = server.url();
-    apiserver::kubeconfig::write(&kubeconfig, api_addr, token, server.tls_cert_pem())
-        .with_context(|| format!("writing {}", kubeconfig.display()))?;
-    print_banner(&format!(
-        "fnmesh is up (API only)\n  API:        {api_url}\n  kubeconfig: {kc}\n  try:        KUBECONFIG={kc} kubectl get ns\n",
-        kc = kubeconfig.display()
-    ));
-    server.serve(shutdown_signal()).await;
-    Ok(())
-}
-
 /// The DER certificates in a PEM bundle.
 fn pem_to_der(pem: &str) -> anyhow::Result<Vec<Vec<u8>>> {
     let mut der = Vec::new();
@@ -263,23 +228,4 @@ fn pem_to_der(pem: &str) -> anyhow::Result<Vec<Vec<u8>>> {
         der.push(base64::engine::general_purpose::STANDARD.decode(body)?);
     }
     Ok(der)
-}
-
-/// A closed stdout (a supervisor that stopped reading) must not take fnmesh down.
-fn print_banner(banner: &str) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(banner.as_bytes());
-    let _ = out.flush();
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let Ok(mut term) = signal(SignalKind::terminate()) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
 }

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod split;
+
 /// A running `fnmesh up`, killed when dropped.
 pub struct Fnmesh {
     pub child: Child,
@@ -93,28 +95,31 @@ impl Fnmesh {
         f
     }
 
-    /// Read `up`'s banner (`  name: value` lines) until the `try:` line ends it.
-    fn wait_for_banner(&mut self) -> std::collections::HashMap<String, String> {
-        let stdout = self.child.stdout.take().expect("stdout piped");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut banner = std::collections::HashMap::new();
-            let mut sent = false;
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if sent {
-                    continue;
-                }
-                if let Some((k, v)) = line.trim().split_once(':') {
-                    banner.insert(k.trim().to_string(), v.trim().to_string());
-                }
-                if line.trim().starts_with("try:") {
-                    let _ = tx.send(banner.clone());
-                    sent = true;
-                }
-            }
-        });
-        rx.recv_timeout(Duration::from_secs(60))
-            .expect("fnmesh up printed its banner")
+    fn wait_for_banner(&mut self) -> Banner {
+        read_banner(&mut self.child, "fnmesh up")
+    }
+
+    /// The embedded API server alone (`fnmesh apiserver`) on a fresh data dir: the
+    /// other components then run as separate processes (see `split`).
+    pub fn start_api_only() -> Self {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().to_path_buf();
+        let mut child = Command::new(bin())
+            .args(["apiserver", "--api-addr", "127.0.0.1:0", "--data-dir"])
+            .arg(&dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn fnmesh apiserver");
+        let banner = read_banner(&mut child, "fnmesh apiserver");
+        Fnmesh {
+            child,
+            data_dir: dir,
+            api_url: banner.get("API").cloned().unwrap_or_default(),
+            ingress: String::new(),
+            xds: String::new(),
+            _tmp: Some(tmp),
+        }
     }
 
     pub fn kubeconfig(&self) -> PathBuf {
@@ -262,6 +267,34 @@ spec:
           command: [\"python3\", \"{script}\"]
 {extra_spec}"
     )
+}
+
+/// A banner's `name: value` lines.
+pub type Banner = std::collections::HashMap<String, String>;
+
+/// Reads a component's banner (`  name: value` lines) from its piped stdout until the
+/// `try:` line ends it; later output is drained so the process never blocks on it.
+pub fn read_banner(child: &mut Child, what: &str) -> Banner {
+    let stdout = child.stdout.take().expect("stdout piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut banner = Banner::new();
+        let mut sent = false;
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if sent {
+                continue;
+            }
+            if let Some((k, v)) = line.trim().split_once(':') {
+                banner.insert(k.trim().to_string(), v.trim().to_string());
+            }
+            if line.trim().starts_with("try:") {
+                let _ = tx.send(banner.clone());
+                sent = true;
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("{what} printed its banner"))
 }
 
 /// Poll until `f` returns Some, or panic after `timeout`.

@@ -1,0 +1,63 @@
+//! `fnmesh autoscaler`: the KPA autoscaler as a process of its own.
+
+use std::net::SocketAddr;
+
+use tokio::sync::watch;
+
+use super::component::{self, ConnectArgs, Shutdown};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct AutoscalerRunArgs {
+    #[command(flatten)]
+    connect: ConnectArgs,
+    /// Address of the metrics stream (gRPC) the gateways and activators report to.
+    #[arg(long, env = "FNMESH_STATS_ADDR", default_value = "127.0.0.1:18080")]
+    stats_addr: SocketAddr,
+    /// Address of `/metrics`, `/healthz` and `/readyz`.
+    #[arg(long, env = "FNMESH_METRICS_ADDR", default_value = "127.0.0.1:9091")]
+    metrics_addr: SocketAddr,
+}
+
+pub(crate) async fn run(args: AutoscalerRunArgs) -> anyhow::Result<()> {
+    let stats = component::bind(args.stats_addr, "autoscaler metrics stream").await?;
+    let stats_addr = stats.local_addr()?;
+    let admin = component::bind(args.metrics_addr, "autoscaler metrics").await?;
+    let admin_addr = admin.local_addr()?;
+    let connected = args.connect.connect().await?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stop = Shutdown(stop_rx);
+
+    let registry = prometheus::Registry::new();
+    let scaling = tokio::spawn(autoscaler::run(
+        connected.client.clone(),
+        stats,
+        registry.clone(),
+        stop.clone().wait(),
+    ));
+    let ready = component::api_reachable(connected.client.clone());
+    let admin_task = tokio::spawn(gateway::serve_admin(
+        admin,
+        registry,
+        ready,
+        stop.clone().wait(),
+    ));
+    let published = component::publish(
+        &connected,
+        "autoscaler",
+        discovery::AUTOSCALER,
+        discovery::AUTOSCALER_PORT,
+        stats_addr,
+    );
+    component::print_banner(&format!(
+        "fnmesh autoscaler is up\n  stats:      {stats_addr}\n  metrics:    http://{admin_addr}/metrics\n  instance:   {}\n  try:        curl http://{admin_addr}/metrics\n",
+        connected.instance
+    ));
+
+    component::shutdown_signal().await;
+    published.withdraw().await;
+    let _ = stop_tx.send(true);
+    let _ = scaling.await;
+    let _ = admin_task.await;
+    tracing::info!("autoscaler stopped");
+    Ok(())
+}

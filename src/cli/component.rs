@@ -1,0 +1,217 @@
+//! What every standalone component shares: how it reaches the API (a kubeconfig, or the
+//! pod's service account in a cluster), its shutdown signal, its admin port, its banner,
+//! and publishing its own listener where no Kubernetes does (see `discovery`).
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// How a component reaches the API and how it names itself.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ConnectArgs {
+    /// The kubeconfig to reach the API with. Without it: `KUBECONFIG`, then the pod's
+    /// service account (`KUBERNETES_SERVICE_HOST`), then `~/.kube/config`.
+    #[arg(long, value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+    /// The IP to publish for a listener bound to an unspecified address (0.0.0.0).
+    #[arg(long, env = "POD_IP", value_name = "IP")]
+    advertise_ip: Option<IpAddr>,
+    /// This instance's name: it names the EndpointSlice the component publishes
+    /// outside a cluster, its stat reports and (for the controller and the autoscaler)
+    /// its leader-election identity [default: the host name].
+    #[arg(long, env = "POD_NAME")]
+    instance: Option<String>,
+}
+
+/// A component connected to the API.
+#[derive(Clone)]
+pub(crate) struct Connected {
+    pub(crate) client: kube::Client,
+    /// Whether to publish its own EndpointSlices: outside a cluster only.
+    pub(crate) publish: bool,
+    pub(crate) instance: String,
+    pub(crate) advertise_ip: Option<IpAddr>,
+}
+
+impl ConnectArgs {
+    pub(crate) async fn connect(&self) -> anyhow::Result<Connected> {
+        let config = match &self.kubeconfig {
+            Some(path) => {
+                let kubeconfig = kube::config::Kubeconfig::read_from(path)
+                    .with_context(|| format!("reading the kubeconfig {}", path.display()))?;
+                kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+                    .await
+                    .with_context(|| format!("using the kubeconfig {}", path.display()))?
+            }
+            None => kube::Config::infer().await.context(
+                "finding the API: no --kubeconfig, KUBECONFIG, service account or ~/.kube/config",
+            )?,
+        };
+        let client = kube::Client::try_from(config).context("building the API client")?;
+        // In a pod without an explicit kubeconfig, Kubernetes writes the Services'
+        // EndpointSlices from deploy/'s selectors.
+        let publish = self.kubeconfig.is_some()
+            || std::env::var_os("KUBECONFIG").is_some()
+            || !discovery::in_cluster();
+        Ok(Connected {
+            client,
+            publish,
+            instance: self.instance.clone().unwrap_or_else(host_name),
+            advertise_ip: self.advertise_ip,
+        })
+    }
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// Runs `component` on a fresh multi-threaded runtime.
+pub(crate) fn block_on<F: Future<Output = anyhow::Result<()>>>(component: F) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(component)
+}
+
+pub(crate) async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} for the {what}"))
+}
+
+/// A shutdown signal many tasks can wait on.
+#[derive(Clone, Debug)]
+pub(crate) struct Shutdown(pub(crate) watch::Receiver<bool>);
+
+impl Shutdown {
+    pub(crate) async fn wait(mut self) {
+        let _ = self.0.wait_for(|stop| *stop).await;
+    }
+}
+
+/// SIGTERM or Ctrl-C.
+pub(crate) async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// A closed stdout (a supervisor that stopped reading) must not take fnmesh down.
+pub(crate) fn print_banner(banner: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(banner.as_bytes());
+    let _ = out.flush();
+}
+
+/// True once the API has answered: what `/readyz` reports for a component whose work is
+/// all through the API.
+pub(crate) fn api_reachable(client: kube::Client) -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let mut delay = Duration::from_millis(100);
+        loop {
+            match client.apiserver_version().await {
+                Ok(_) => {
+                    let _ = tx.send(true);
+                    return;
+                }
+                Err(error) => tracing::debug!(%error, "the API is not reachable yet"),
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+    });
+    rx
+}
+
+/// Publishes `listening` as an endpoint of `service` (port `port_name`) until the
+/// returned guard's [`Published::withdraw`], retrying while the API is unreachable; a
+/// no-op in a cluster.
+pub(crate) fn publish(
+    connected: &Connected,
+    component: &str,
+    service: &str,
+    port_name: &str,
+    listening: SocketAddr,
+) -> Published {
+    let publication = discovery::Publication {
+        namespace: discovery::SYSTEM_NAMESPACE.to_owned(),
+        service: service.to_owned(),
+        port_name: port_name.to_owned(),
+        name: format!("{component}-{}", connected.instance),
+        managed_by: format!("fnmesh-{component}"),
+        advertise_ip: connected.advertise_ip,
+    };
+    if !connected.publish {
+        return Published {
+            client: None,
+            publication,
+            task: None,
+        };
+    }
+    let client = connected.client.clone();
+    let task = tokio::spawn({
+        let client = client.clone();
+        let publication = publication.clone();
+        async move {
+            let mut delay = Duration::from_millis(100);
+            loop {
+                match discovery::publish(&client, &publication, listening).await {
+                    Ok(()) => return,
+                    Err(error) => {
+                        let error = format!("{error:#}");
+                        tracing::warn!(%error, retry_in = ?delay, "cannot publish this component's address yet");
+                    }
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    });
+    Published {
+        client: Some(client),
+        publication,
+        task: Some(task),
+    }
+}
+
+/// A published address, withdrawn on a clean stop.
+pub(crate) struct Published {
+    client: Option<kube::Client>,
+    publication: discovery::Publication,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Published {
+    pub(crate) async fn withdraw(self) {
+        if let Some(task) = self.task {
+            task.abort();
+        }
+        if let Some(client) = self.client {
+            let withdrawing = discovery::withdraw(&client, &self.publication);
+            if tokio::time::timeout(Duration::from_secs(2), withdrawing)
+                .await
+                .is_err()
+            {
+                tracing::warn!("withdrawing this component's address timed out");
+            }
+        }
+    }
+}

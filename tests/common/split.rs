@@ -1,0 +1,110 @@
+//! Cluster mode on one machine: the embedded API server and the other five components
+//! (`fnmesh controller`, `autoscaler`, `activator`, `gateway`, `runner`) as separate
+//! processes, each told only the kubeconfig; they find each other through the API.
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+
+use super::{Banner, Fnmesh, bin, read_banner};
+
+/// The components besides the API, in start order.
+pub const COMPONENTS: [&str; 5] = ["controller", "autoscaler", "activator", "gateway", "runner"];
+
+/// Six processes; every one is killed when dropped.
+pub struct Split {
+    /// The API server (and the kubectl helpers, which only need its kubeconfig).
+    pub api: Fnmesh,
+    running: BTreeMap<&'static str, (Child, Banner)>,
+}
+
+impl Split {
+    pub fn start() -> Self {
+        let api = Fnmesh::start_api_only();
+        let mut split = Split {
+            api,
+            running: BTreeMap::new(),
+        };
+        for component in COMPONENTS {
+            split.start_component(component);
+        }
+        split
+    }
+
+    /// Starts `component` (again) on fresh loopback ports; returns its banner.
+    pub fn start_component(&mut self, component: &'static str) -> Banner {
+        assert!(
+            !self.running.contains_key(component),
+            "{component} is already running"
+        );
+        let listen: &[&str] = match component {
+            "controller" => &["--xds-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"],
+            "autoscaler" => &[
+                "--stats-addr",
+                "127.0.0.1:0",
+                "--metrics-addr",
+                "127.0.0.1:0",
+            ],
+            "activator" | "gateway" => &[
+                "--http-addr",
+                "127.0.0.1:0",
+                "--metrics-addr",
+                "127.0.0.1:0",
+            ],
+            "runner" => &["--data-dir"],
+            other => panic!("no component {other}"),
+        };
+        let mut command = Command::new(bin());
+        command
+            .arg(component)
+            .arg("--kubeconfig")
+            .arg(self.api.kubeconfig())
+            .args(listen);
+        if component == "runner" {
+            command.arg(self.api.data_dir.join("runner"));
+        }
+        let mut child = command
+            // Example manifests name their functions relative to the repository root.
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn fnmesh {component}: {e}"));
+        let banner = read_banner(&mut child, &format!("fnmesh {component}"));
+        self.running.insert(component, (child, banner.clone()));
+        banner
+    }
+
+    /// SIGKILL: no clean stop, nothing withdrawn.
+    pub fn kill9(&mut self, component: &str) {
+        let (mut child, _) = self
+            .running
+            .remove(component)
+            .unwrap_or_else(|| panic!("{component} is not running"));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// `host:port` of the gateway's ingress (it changes when the gateway restarts).
+    pub fn ingress(&self) -> String {
+        self.banner("gateway", "ingress")
+            .trim_start_matches("http://")
+            .to_string()
+    }
+
+    pub fn banner(&self, component: &str, key: &str) -> String {
+        self.running
+            .get(component)
+            .and_then(|(_, banner)| banner.get(key).cloned())
+            .unwrap_or_else(|| panic!("{component} is not running or printed no {key}"))
+    }
+}
+
+impl Drop for Split {
+    fn drop(&mut self) {
+        // The runner first, so its replicas stop with it.
+        for (_, (child, _)) in self.running.iter_mut().rev() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
