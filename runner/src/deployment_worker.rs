@@ -17,6 +17,7 @@ use tokio::time::Instant;
 
 use crate::deployment_status::{self, Blocked, Observation};
 use crate::endpoint_slices;
+use crate::endpoint_slices::service_selection::Services;
 use crate::env_fetch;
 use crate::pod_template::{self, TemplateError};
 use crate::status::ReplicaSetStatus;
@@ -36,7 +37,6 @@ struct Applied {
     deployment: Arc<Deployment>,
     desired: u32,
     container: String,
-    port_name: &'static str,
     blocked: Option<Blocked>,
 }
 
@@ -45,6 +45,8 @@ pub(crate) struct DeploymentWorker {
     client: Client,
     supervisor: Supervisor,
     feed: DeploymentFeed,
+    /// The Services whose selectors decide which slices the replicas get.
+    services: Services,
     applied: Option<Applied>,
     replicas: Option<watch::Receiver<ReplicaSetStatus>>,
     written_status: Option<DeploymentStatus>,
@@ -63,12 +65,14 @@ impl DeploymentWorker {
         client: Client,
         supervisor: Supervisor,
         feed: DeploymentFeed,
+        services: Services,
     ) -> Self {
         Self {
             key,
             client,
             supervisor,
             feed,
+            services,
             applied: None,
             replicas: None,
             written_status: None,
@@ -102,6 +106,7 @@ impl DeploymentWorker {
                 changed = replicas_changed(self.replicas.as_mut()) => if changed.is_err() {
                     self.replicas = None;
                 },
+                () = self.services.changed() => {}
                 () = sleep_until(retry_at) => self.apply_due = self.needs_reapply(),
             }
         }
@@ -142,7 +147,6 @@ impl DeploymentWorker {
             .map_or(1, |n| u32::try_from(n).unwrap_or(0));
         let container = pod_template::first_container(&deployment);
         let container_name = container.map(|c| c.name.clone()).unwrap_or_default();
-        let port_name = container.map_or("http", pod_template::port_name);
         let namespace = deployment.namespace().unwrap_or_default();
         let spec = match container {
             None => Err(TemplateError::NoContainer),
@@ -184,7 +188,6 @@ impl DeploymentWorker {
             deployment,
             desired,
             container: container_name,
-            port_name,
             blocked,
         });
         true
@@ -205,7 +208,10 @@ impl DeploymentWorker {
         let name = d.name_any();
 
         let slices: Api<EndpointSlice> = Api::namespaced(self.client.clone(), &namespace);
-        let desired = endpoint_slices::desired_slices(d, applied.port_name, &rs.ready_endpoints);
+        let services = self
+            .services
+            .selecting(&namespace, &endpoint_slices::pod_labels(d));
+        let desired = endpoint_slices::desired_slices(d, &services, &rs.ready_endpoints);
         let desired: BTreeMap<String, EndpointSlice> =
             desired.into_iter().map(|s| (s.name_any(), s)).collect();
         let applies = desired

@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::deployment_worker::DeploymentWorker;
+use crate::endpoint_slices::service_selection::Services;
 use crate::stale_slices;
 use crate::supervisor::Supervisor;
 
@@ -25,10 +26,13 @@ const UNPUBLISH_TIMEOUT: Duration = Duration::from_secs(2);
 /// every replica gracefully and returns.
 ///
 /// On start it deletes the EndpointSlices of replicas that no longer exist
-/// (left by a runner that was killed), then converges every Deployment. On
+/// (left by a runner that was killed), then, once it knows the Services (whose
+/// selectors decide which slices a replica gets), converges every Deployment. On
 /// shutdown it deletes its EndpointSlices before stopping the replicas.
 pub async fn run(client: Client, supervisor: Supervisor, shutdown: impl Future<Output = ()>) {
     tokio::pin!(shutdown);
+    let (services, service_watch) = Services::watch(client.clone());
+    let _service_watch = AbortOnDrop(tokio::spawn(service_watch));
     let cleanup = async {
         loop {
             match stale_slices::delete_stale(&client, &supervisor).await {
@@ -48,13 +52,13 @@ pub async fn run(client: Client, supervisor: Supervisor, shutdown: impl Future<O
             supervisor.shutdown().await;
             return;
         }
-        () = cleanup => {}
+        () = async { cleanup.await; services.ready().await } => {}
     }
     let deployments: Api<Deployment> = Api::all(client.clone());
     let mut events = watcher(deployments, watcher::Config::default())
         .default_backoff()
         .boxed();
-    let mut workers = Workers::new(client.clone(), supervisor.clone());
+    let mut workers = Workers::new(client.clone(), supervisor.clone(), services);
     loop {
         tokio::select! {
             () = &mut shutdown => break,
@@ -98,6 +102,7 @@ struct WorkerHandle {
 struct Workers {
     client: Client,
     supervisor: Supervisor,
+    services: Services,
     active: HashMap<String, WorkerHandle>,
     retiring: HashMap<String, AbortOnDrop>,
     /// Keys listed since the watch (re)started, to find deletions missed
@@ -106,10 +111,11 @@ struct Workers {
 }
 
 impl Workers {
-    fn new(client: Client, supervisor: Supervisor) -> Self {
+    fn new(client: Client, supervisor: Supervisor, services: Services) -> Self {
         Self {
             client,
             supervisor,
+            services,
             active: HashMap::new(),
             retiring: HashMap::new(),
             relisted: None,
@@ -155,6 +161,7 @@ impl Workers {
             self.client.clone(),
             self.supervisor.clone(),
             received,
+            self.services.clone(),
         );
         let previous = self.retiring.remove(&key);
         let task = tokio::spawn(async move {

@@ -22,6 +22,7 @@
 //! template, status and slice mappings) wrapped by thin I/O.
 
 mod backoff;
+mod container_log;
 mod deployment_status;
 mod deployment_worker;
 mod drain;
@@ -30,15 +31,19 @@ mod env_fetch;
 mod env_sources;
 mod kubelet;
 mod launcher;
+mod log_query;
 mod output;
 mod plan;
+mod pod_status;
 mod pod_template;
 mod port;
 mod probe;
 mod process;
 mod replica;
+mod replica_name;
 mod replica_set;
 mod replica_spec;
+mod replica_state;
 mod stale_slices;
 mod status;
 mod supervisor;

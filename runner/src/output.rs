@@ -1,6 +1,8 @@
-//! Replica stdout/stderr: forwarded line by line to tracing, with the last
-//! stderr line kept for status messages. Memory stays bounded however the
-//! process writes: lines are cut at `MAX_LINE` bytes.
+//! Replica stdout/stderr: written line by line to the replica's container log
+//! (what `kubectl logs` reads) and forwarded to tracing (the terminal of
+//! `fnmesh up`), with the last stderr line kept for status messages. Memory stays
+//! bounded however the process writes: a line longer than `MAX_LINE` bytes goes on
+//! in pieces, as the CRI log format splits it.
 
 use std::sync::Arc;
 
@@ -8,7 +10,9 @@ use parking_lot::Mutex;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::task::JoinHandle;
 
-/// Longest line forwarded; the rest of a longer line is dropped.
+use crate::container_log::{ContainerLog, Stream};
+
+/// Longest piece of a line handled at once; a longer line goes on in more pieces.
 const MAX_LINE: usize = 4096;
 /// Longest stderr line kept for status messages.
 const MAX_TAIL: usize = 512;
@@ -17,30 +21,39 @@ const MAX_TAIL: usize = 512;
 #[derive(Clone, Debug, Default)]
 pub(crate) struct LastLine(Arc<Mutex<Option<String>>>);
 
-/// Forwards `reader` to tracing until EOF, recording lines into `last` if given.
+/// Forwards `reader` to `log` and tracing until EOF, recording lines into `last`
+/// if given.
 pub(crate) fn forward<R>(
     reader: R,
     replica: Arc<str>,
-    stream: &'static str,
+    stream: Stream,
+    log: Arc<ContainerLog>,
     last: Option<LastLine>,
 ) -> JoinHandle<()>
 where
     R: AsyncRead + Unpin + Send + 'static,
 {
+    let name = match stream {
+        Stream::Stdout => "stdout",
+        Stream::Stderr => "stderr",
+    };
     tokio::spawn(async move {
-        read_lines(BufReader::new(reader), |line| {
-            tracing::info!(target: "runner::replica", replica = %replica, stream, "{line}");
+        read_lines(BufReader::new(reader), |piece, complete| {
+            log.write(stream, piece, complete);
+            let text = String::from_utf8_lossy(piece);
+            tracing::info!(target: "runner::replica", replica = %replica, stream = name, "{text}");
             if let Some(last) = &last {
-                last.record(line);
+                last.record(&text);
             }
         })
         .await;
     })
 }
 
-/// Calls `on_line` for each line (without its line ending), cutting lines
-/// at `MAX_LINE` bytes. Stops at EOF or on a read error.
-async fn read_lines<R>(mut reader: R, mut on_line: impl FnMut(&str))
+/// Calls `on_line(piece, complete)` for each line (without its line ending, `\r\n`
+/// included) in pieces of at most `MAX_LINE` bytes; `complete` is false for every
+/// piece of a longer line but its last. Stops at EOF or on a read error.
+async fn read_lines<R>(mut reader: R, mut on_line: impl FnMut(&[u8], bool))
 where
     R: AsyncBufReadExt + Unpin,
 {
@@ -55,22 +68,21 @@ where
             None => (buf, false),
         };
         let room = MAX_LINE - line.len();
-        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        let consumed = chunk.len() + usize::from(ended);
-        reader.consume(consumed);
+        let taken = chunk.len().min(room);
+        line.extend_from_slice(&chunk[..taken]);
+        let ended = ended && taken == chunk.len();
+        reader.consume(taken + usize::from(ended));
         if ended {
-            emit(&line, &mut on_line);
+            on_line(line.strip_suffix(b"\r").unwrap_or(&line), true);
+            line.clear();
+        } else if line.len() == MAX_LINE {
+            on_line(&line, false);
             line.clear();
         }
     }
     if !line.is_empty() {
-        emit(&line, &mut on_line);
+        on_line(&line, true);
     }
-}
-
-fn emit(line: &[u8], on_line: &mut impl FnMut(&str)) {
-    let text = String::from_utf8_lossy(line);
-    on_line(text.trim_end_matches('\r'));
 }
 
 // === impl LastLine ===
@@ -96,10 +108,10 @@ impl LastLine {
 mod tests {
     use super::*;
 
-    async fn lines_of(input: &[u8]) -> Vec<String> {
+    async fn lines_of(input: &[u8]) -> Vec<(String, bool)> {
         let mut lines = Vec::new();
-        read_lines(BufReader::with_capacity(7, input), |l| {
-            lines.push(l.to_owned());
+        read_lines(BufReader::with_capacity(7, input), |l, complete| {
+            lines.push((String::from_utf8_lossy(l).into_owned(), complete));
         })
         .await;
         lines
@@ -108,8 +120,9 @@ mod tests {
     #[tokio::test]
     async fn splits_lines_across_buffer_refills() {
         let lines = lines_of(b"first line\r\nsecond, longer line\n\nlast without newline").await;
+        let texts: Vec<&str> = lines.iter().map(|(l, _)| l.as_str()).collect();
         assert_eq!(
-            lines,
+            texts,
             [
                 "first line",
                 "second, longer line",
@@ -117,16 +130,17 @@ mod tests {
                 "last without newline"
             ]
         );
+        assert!(lines.iter().all(|(_, complete)| *complete));
     }
 
     #[tokio::test]
-    async fn cuts_overlong_lines() {
-        let mut input = vec![b'x'; MAX_LINE * 3];
+    async fn splits_overlong_lines_into_pieces() {
+        let mut input = vec![b'x'; MAX_LINE * 2 + 5];
         input.extend_from_slice(b"\nnext\n");
         let lines = lines_of(&input).await;
-        assert_eq!(lines.len(), 2);
-        assert_eq!(lines[0].len(), MAX_LINE);
-        assert_eq!(lines[1], "next");
+        let shape: Vec<(usize, bool)> = lines.iter().map(|(l, c)| (l.len(), *c)).collect();
+        assert_eq!(shape, [(MAX_LINE, false), (MAX_LINE, false), (5, true), (4, true)]);
+        assert_eq!(lines[3].0, "next");
     }
 
     #[test]

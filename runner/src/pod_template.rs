@@ -68,22 +68,6 @@ pub(crate) fn container_port(container: &Container) -> i32 {
         .map_or(DEFAULT_CONTAINER_PORT, |p| p.container_port)
 }
 
-/// The EndpointSlice port name: `h2c` when the container port is so named
-/// (Knative's signal for HTTP/2 cleartext), else `http`.
-pub(crate) fn port_name(container: &Container) -> &'static str {
-    let named_h2c = container
-        .ports
-        .iter()
-        .flatten()
-        .next()
-        .and_then(|p| p.name.as_deref());
-    if named_h2c == Some("h2c") {
-        "h2c"
-    } else {
-        "http"
-    }
-}
-
 /// What to run for `deployment`, with env references answered by `sources`.
 pub(crate) fn replica_spec(
     deployment: &Deployment,

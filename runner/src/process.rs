@@ -14,6 +14,7 @@ use nix::unistd::Pid;
 use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 
+use crate::container_log::{ContainerLog, Stream};
 use crate::launcher;
 use crate::output::{self, LastLine};
 use crate::replica_spec::ReplicaSpec;
@@ -31,6 +32,7 @@ pub(crate) struct ReplicaProcess {
     pgid: Pid,
     last_stderr: LastLine,
     output: Vec<JoinHandle<()>>,
+    log: Arc<ContainerLog>,
 }
 
 // === impl ReplicaProcess ===
@@ -43,6 +45,7 @@ impl ReplicaProcess {
         spec: &ReplicaSpec,
         port: u16,
         name: &Arc<str>,
+        log: &Arc<ContainerLog>,
     ) -> io::Result<Self> {
         let mut command = Command::new(setpriv);
         command
@@ -76,20 +79,24 @@ impl ReplicaProcess {
         let pid = child
             .id()
             .ok_or_else(|| io::Error::other("replica exited at once"))?;
+        let pgid = Pid::from_raw(i32::try_from(pid).map_err(io::Error::other)?);
+        log.container_started();
         let last_stderr = LastLine::default();
         let mut output = Vec::with_capacity(2);
         if let Some(stdout) = child.stdout.take() {
-            output.push(output::forward(stdout, name.clone(), "stdout", None));
+            let log = log.clone();
+            output.push(output::forward(stdout, name.clone(), Stream::Stdout, log, None));
         }
         if let Some(stderr) = child.stderr.take() {
-            let last = Some(last_stderr.clone());
-            output.push(output::forward(stderr, name.clone(), "stderr", last));
+            let (log, last) = (log.clone(), Some(last_stderr.clone()));
+            output.push(output::forward(stderr, name.clone(), Stream::Stderr, log, last));
         }
         Ok(Self {
             child,
-            pgid: Pid::from_raw(i32::try_from(pid).map_err(io::Error::other)?),
+            pgid,
             last_stderr,
             output,
+            log: log.clone(),
         })
     }
 
@@ -143,9 +150,9 @@ impl ReplicaProcess {
         status
     }
 
-    /// Kills the rest of the group and drains output. The group id could in
-    /// theory be reused once every member is reaped; we signal right after
-    /// reaping the leader, so the window is a few microseconds.
+    /// Kills the rest of the group, drains output and closes the container's log.
+    /// The group id could in theory be reused once every member is reaped; we
+    /// signal right after reaping the leader, so the window is a few microseconds.
     async fn finish(mut self) -> Option<String> {
         self.signal(Signal::SIGKILL);
         let pid = self.pid();
@@ -154,6 +161,7 @@ impl ReplicaProcess {
                 tracing::debug!(pid, "replica output still open after exit");
             }
         }
+        self.log.container_exited();
         self.last_stderr.get()
     }
 

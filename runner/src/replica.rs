@@ -4,11 +4,13 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use crate::backoff;
+use crate::container_log::ContainerLog;
 use crate::drain;
 use crate::probe;
 use crate::process::ReplicaProcess;
@@ -21,10 +23,12 @@ pub(crate) type ReplicaId = u64;
 /// What a replica task tells its replica set.
 #[derive(Debug)]
 pub(crate) enum ReplicaEvent {
+    /// The process started (pid) after this many restarts.
+    Started(ReplicaId, i32, u32),
     Ready(ReplicaId, SocketAddr),
     NotReady(ReplicaId),
-    /// The process exited (or failed to start); a restart is scheduled.
-    Exited(ReplicaId, ReplicaFailure),
+    /// The process exited (or failed to start); a restart follows after the delay.
+    Exited(ReplicaId, ReplicaFailure, Duration),
     /// The replica was stopped on request and its process is gone.
     Stopped(ReplicaId),
 }
@@ -43,6 +47,7 @@ pub(crate) struct ReplicaLaunch {
     pub(crate) spec: Arc<ReplicaSpec>,
     pub(crate) port: u16,
     pub(crate) setpriv: Arc<Path>,
+    pub(crate) log: Arc<ContainerLog>,
     pub(crate) events: mpsc::UnboundedSender<ReplicaEvent>,
 }
 
@@ -60,6 +65,7 @@ async fn run(launch: ReplicaLaunch, mut stop: oneshot::Receiver<()>) {
         spec,
         port,
         setpriv,
+        log,
         events,
     } = launch;
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
@@ -67,7 +73,7 @@ async fn run(launch: ReplicaLaunch, mut stop: oneshot::Receiver<()>) {
     let mut crashes = 0u32;
     loop {
         let started = Instant::now();
-        let failure = match ReplicaProcess::start(&setpriv, &spec, port, &name).await {
+        let failure = match ReplicaProcess::start(&setpriv, &spec, port, &name, &log).await {
             Err(e) => {
                 tracing::warn!(replica = %name, error = %e, "replica failed to start");
                 ReplicaFailure {
@@ -79,6 +85,7 @@ async fn run(launch: ReplicaLaunch, mut stop: oneshot::Receiver<()>) {
             }
             Ok(mut process) => {
                 tracing::info!(replica = %name, pid = process.pid(), port, restarts, "replica started");
+                let _ = events.send(ReplicaEvent::Started(id, process.pid(), restarts));
                 let exit = tokio::select! {
                     status = process.wait() => Some(status),
                     never = probe::watch_readiness(&spec.readiness, port, |ready| {
@@ -121,9 +128,9 @@ async fn run(launch: ReplicaLaunch, mut stop: oneshot::Receiver<()>) {
                 failure
             }
         };
-        let _ = events.send(ReplicaEvent::Exited(id, failure));
         crashes = backoff::crashes_after_exit(crashes, started.elapsed());
         let delay = backoff::restart_delay(crashes);
+        let _ = events.send(ReplicaEvent::Exited(id, failure, delay));
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
             _ = &mut stop => {

@@ -1,21 +1,29 @@
 //! The replicas of one owner (a Deployment): a task that owns them, applies
 //! desired-state changes through [`plan`](crate::plan::plan) and publishes
-//! [`ReplicaSetStatus`] after every change.
+//! [`ReplicaSetStatus`] and each replica's [`ReplicaState`] after every change.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use jiff::Timestamp;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+use crate::container_log::ContainerLog;
 use crate::plan::{self, ReplicaView};
 use crate::port::{PortAllocator, PortLease};
 use crate::replica::{self, ReplicaEvent, ReplicaHandle, ReplicaId, ReplicaLaunch};
+use crate::replica_name;
 use crate::replica_spec::ReplicaSpec;
+use crate::replica_state::ReplicaState;
 use crate::status::{ReplicaFailure, ReplicaSetStatus};
+
+/// Every replica of a set, oldest first, as published.
+pub(crate) type ReplicaStates = Arc<[ReplicaState]>;
 
 /// After failing to get a port, try again this much later.
 const PORT_RETRY: Duration = Duration::from_secs(1);
@@ -27,6 +35,8 @@ pub(crate) enum ReplicaSetCommand {
         spec: Arc<ReplicaSpec>,
         count: u32,
     },
+    /// Stop this replica (its Pod was deleted); the count stays, so another starts.
+    Replace(ReplicaId),
     /// Stop every replica, then end the task.
     Remove,
 }
@@ -36,12 +46,37 @@ pub(crate) enum ReplicaSetCommand {
 pub(crate) struct Host {
     pub(crate) setpriv: Arc<Path>,
     pub(crate) ports: PortAllocator,
+    /// Where each replica's container log directory goes.
+    pub(crate) log_root: PathBuf,
+    /// Replica ids and spec generations, unique across sets (a set re-created for
+    /// the same owner does not reuse them).
+    pub(crate) next_id: AtomicU64,
+    pub(crate) next_generation: AtomicU64,
+}
+
+// === impl Host ===
+
+impl Host {
+    pub(crate) fn new(setpriv: Arc<Path>, log_root: PathBuf) -> Self {
+        Self {
+            setpriv,
+            ports: PortAllocator::default(),
+            log_root,
+            next_id: AtomicU64::new(1),
+            next_generation: AtomicU64::new(1),
+        }
+    }
+
+    fn generation(&self) -> u64 {
+        self.next_generation.fetch_add(1, Ordering::Relaxed)
+    }
 }
 
 #[derive(Debug)]
 struct Replica {
     generation: u64,
     ready: Option<SocketAddr>,
+    state: ReplicaState,
     /// `None` once stopping: dropping the handle is the stop request.
     handle: Option<ReplicaHandle>,
     /// Held until the process is gone, so no other replica gets the port.
@@ -57,7 +92,6 @@ pub(crate) struct ReplicaSet {
     generation: u64,
     desired: u32,
     removing: bool,
-    next_id: ReplicaId,
     replicas: BTreeMap<ReplicaId, Replica>,
     last_failure: Option<ReplicaFailure>,
     retry_at: Option<Instant>,
@@ -65,6 +99,7 @@ pub(crate) struct ReplicaSet {
     events: mpsc::UnboundedReceiver<ReplicaEvent>,
     commands: mpsc::UnboundedReceiver<ReplicaSetCommand>,
     status: watch::Sender<ReplicaSetStatus>,
+    states: watch::Sender<ReplicaStates>,
 }
 
 // === impl ReplicaSet ===
@@ -77,16 +112,17 @@ impl ReplicaSet {
         count: u32,
         commands: mpsc::UnboundedReceiver<ReplicaSetCommand>,
         status: watch::Sender<ReplicaSetStatus>,
+        states: watch::Sender<ReplicaStates>,
     ) -> Self {
         let (events_tx, events) = mpsc::unbounded_channel();
+        let generation = host.generation();
         Self {
             key,
             host,
             spec,
-            generation: 1,
+            generation,
             desired: count,
             removing: false,
-            next_id: 1,
             replicas: BTreeMap::new(),
             last_failure: None,
             retry_at: None,
@@ -94,6 +130,7 @@ impl ReplicaSet {
             events,
             commands,
             status,
+            states,
         }
     }
 
@@ -111,6 +148,7 @@ impl ReplicaSet {
             tokio::select! {
                 command = self.commands.recv(), if !self.removing => match command {
                     Some(ReplicaSetCommand::Set { spec, count }) => self.set(spec, count),
+                    Some(ReplicaSetCommand::Replace(id)) => self.stop_replica(id),
                     Some(ReplicaSetCommand::Remove) | None => {
                         self.removing = true;
                         self.desired = 0;
@@ -125,35 +163,55 @@ impl ReplicaSet {
     fn set(&mut self, spec: Arc<ReplicaSpec>, count: u32) {
         if spec != self.spec {
             self.spec = spec;
-            self.generation += 1;
+            self.generation = self.host.generation();
             self.last_failure = None;
         }
         self.desired = count;
     }
 
     fn on_event(&mut self, event: ReplicaEvent) {
+        let now = Timestamp::now();
         match event {
+            ReplicaEvent::Started(id, pid, restarts) => {
+                if let Some(r) = self.replicas.get_mut(&id) {
+                    r.state.started(pid, restarts, now);
+                }
+            }
             ReplicaEvent::Ready(id, addr) => {
                 if let Some(r) = self.replicas.get_mut(&id) {
                     r.ready = Some(addr);
+                    r.state.set_ready(true, now);
                 }
             }
             ReplicaEvent::NotReady(id) => {
                 if let Some(r) = self.replicas.get_mut(&id) {
                     r.ready = None;
+                    r.state.set_ready(false, now);
                 }
             }
-            ReplicaEvent::Exited(id, failure) => {
+            ReplicaEvent::Exited(id, failure, delay) => {
                 if let Some(r) = self.replicas.get_mut(&id) {
                     r.ready = None;
+                    r.state.exited(&failure, delay, now);
                     if r.generation == self.generation && r.handle.is_some() {
                         self.last_failure = Some(failure);
                     }
                 }
             }
             ReplicaEvent::Stopped(id) => {
-                self.replicas.remove(&id);
+                if let Some(r) = self.replicas.remove(&id) {
+                    r.state.log.0.remove();
+                }
             }
+        }
+    }
+
+    /// Out of the endpoints (published next) before SIGTERM lands.
+    fn stop_replica(&mut self, id: ReplicaId) {
+        if let Some(r) = self.replicas.get_mut(&id) {
+            r.ready = None;
+            r.handle = None;
+            r.state.stop(Timestamp::now());
         }
     }
 
@@ -170,11 +228,7 @@ impl ReplicaSet {
             .collect();
         let plan = plan::plan(self.generation, self.desired, &running);
         for id in plan.stop {
-            if let Some(r) = self.replicas.get_mut(&id) {
-                // Out of the endpoints (published next) before SIGTERM lands.
-                r.ready = None;
-                r.handle = None;
-            }
+            self.stop_replica(id);
         }
         if self.retry_at.is_none() {
             for _ in 0..plan.start {
@@ -200,26 +254,49 @@ impl ReplicaSet {
                 return false;
             }
         };
-        let id = self.next_id;
-        self.next_id += 1;
+        let id = self.host.next_id.fetch_add(1, Ordering::Relaxed);
+        let name = replica_name::unique(id, |n| self.replicas.values().any(|r| &*r.state.name == n));
+        let log = self.create_log(&name);
         let handle = replica::start(ReplicaLaunch {
             id,
-            name: format!("{}#{id}", self.key).into(),
+            name: format!("{}#{name}", self.key).into(),
             spec: self.spec.clone(),
             port: port.port(),
             setpriv: self.host.setpriv.clone(),
+            log: log.clone(),
             events: self.events_tx.clone(),
         });
+        let state = ReplicaState::new(
+            id,
+            name.into(),
+            self.generation,
+            port.port(),
+            log,
+            Timestamp::now(),
+        );
         self.replicas.insert(
             id,
             Replica {
                 generation: self.generation,
                 ready: None,
+                state,
                 handle: Some(handle),
                 _port: port,
             },
         );
         true
+    }
+
+    /// `<log root>/<namespace>_<owner>_<replica>`.
+    fn create_log(&self, name: &str) -> Arc<ContainerLog> {
+        let dir = self
+            .host
+            .log_root
+            .join(format!("{}_{name}", self.key.replace('/', "_")));
+        ContainerLog::create(dir.clone()).unwrap_or_else(|e| {
+            tracing::warn!(dir = %dir.display(), error = %e, "cannot keep this replica's log");
+            ContainerLog::disabled(dir)
+        })
     }
 
     fn publish(&self) {
@@ -239,6 +316,14 @@ impl ReplicaSet {
             let changed = *current != status;
             if changed {
                 *current = status;
+            }
+            changed
+        });
+        let states: Vec<ReplicaState> = self.replicas.values().map(|r| r.state.clone()).collect();
+        self.states.send_if_modified(|current| {
+            let changed = **current != *states;
+            if changed {
+                *current = states.into();
             }
             changed
         });

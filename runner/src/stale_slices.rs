@@ -1,5 +1,7 @@
 //! Startup cleanup: EndpointSlices left by a runner that died (even by
-//! `kill -9`: its replicas died with it) point at ports nobody serves.
+//! `kill -9`: its replicas died with it) point at ports nobody serves. The runner's
+//! slices are the ones labelled `endpointslice.kubernetes.io/managed-by:
+//! runner.fnmesh.dev`, whatever Service they are for.
 
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, ListParams};
@@ -44,15 +46,24 @@ async fn delete_where(
     Ok(deleted)
 }
 
+/// Whether a ready replica in the slice's namespace serves on its port: a slice is
+/// named for its Service, not its Deployment, but every local replica has a port of
+/// its own.
 fn is_live(slice: &EndpointSlice, supervisor: &Supervisor) -> bool {
-    let Some((key, port)) = endpoint_slices::slice_owner(slice) else {
+    let Some((namespace, port)) = endpoint_slices::slice_replica(slice) else {
         return false;
     };
-    supervisor.status(&key).is_some_and(|status| {
-        status
-            .borrow()
-            .ready_endpoints
-            .iter()
-            .any(|a| a.port() == port)
-    })
+    let prefix = format!("{namespace}/");
+    supervisor
+        .keys()
+        .iter()
+        .filter(|key| key.starts_with(&prefix))
+        .filter_map(|key| supervisor.status(key))
+        .any(|status| {
+            status
+                .borrow()
+                .ready_endpoints
+                .iter()
+                .any(|a| a.port() == port)
+        })
 }

@@ -9,9 +9,10 @@ use parking_lot::Mutex;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::container_log;
 use crate::launcher;
-use crate::port::PortAllocator;
-use crate::replica_set::{Host, ReplicaSet, ReplicaSetCommand};
+use crate::replica::ReplicaId;
+use crate::replica_set::{Host, ReplicaSet, ReplicaSetCommand, ReplicaStates};
 use crate::replica_spec::{ReplicaSpec, SpecError};
 use crate::status::ReplicaSetStatus;
 
@@ -27,6 +28,8 @@ pub enum SupervisorError {
     SetprivMissing(String),
     #[error("the supervisor has been shut down")]
     ShutDown,
+    #[error("cannot create the container log directory {0}: {1}")]
+    LogDir(String, std::io::Error),
 }
 
 /// Runs replica sets as local processes, one set per owner key
@@ -48,6 +51,9 @@ struct Inner {
 #[derive(Debug, Default)]
 struct State {
     sets: HashMap<String, SetHandle>,
+    /// Each owner's replica states; outlive a set so a watcher of the owner sees
+    /// every set the owner gets.
+    states: HashMap<String, watch::Sender<ReplicaStates>>,
     shut_down: bool,
 }
 
@@ -61,29 +67,35 @@ struct SetHandle {
 // === impl Supervisor ===
 
 impl Supervisor {
-    /// A supervisor using the `setpriv` found in `PATH` or `/usr/bin`.
-    pub fn new() -> Result<Self, SupervisorError> {
+    /// A supervisor using the `setpriv` found in `PATH` or `/usr/bin`, keeping each
+    /// replica's stdout and stderr under `log_dir` (`fnmesh up`: `<data-dir>/logs`).
+    pub fn new(log_dir: impl Into<PathBuf>) -> Result<Self, SupervisorError> {
         let setpriv = launcher::find_setpriv().ok_or_else(|| {
             SupervisorError::SetprivMissing("/usr/bin/setpriv, /bin/setpriv".into())
         })?;
-        Self::with_setpriv(setpriv)
+        Self::with_setpriv(setpriv, log_dir)
     }
 
-    /// A supervisor using the given `setpriv` binary.
-    pub fn with_setpriv(setpriv: impl Into<PathBuf>) -> Result<Self, SupervisorError> {
+    /// A supervisor using the given `setpriv` binary. Replica logs a runner that
+    /// died left in `log_dir` are deleted (their replicas died with it).
+    pub fn with_setpriv(
+        setpriv: impl Into<PathBuf>,
+        log_dir: impl Into<PathBuf>,
+    ) -> Result<Self, SupervisorError> {
         let setpriv: PathBuf = setpriv.into();
         if !launcher::is_executable(&setpriv) {
             return Err(SupervisorError::SetprivMissing(
                 setpriv.display().to_string(),
             ));
         }
+        let log_dir: PathBuf = log_dir.into();
+        std::fs::create_dir_all(&log_dir)
+            .map_err(|e| SupervisorError::LogDir(log_dir.display().to_string(), e))?;
+        container_log::remove_stale(&log_dir);
         let setpriv: Arc<Path> = setpriv.into();
         Ok(Self {
             inner: Arc::new(Inner {
-                host: Arc::new(Host {
-                    setpriv,
-                    ports: PortAllocator::default(),
-                }),
+                host: Arc::new(Host::new(setpriv, log_dir)),
                 state: Mutex::new(State::default()),
             }),
         })
@@ -118,6 +130,7 @@ impl Supervisor {
         }
         let (commands, received) = mpsc::unbounded_channel();
         let (status_tx, status) = watch::channel(ReplicaSetStatus::default());
+        let states = state.states_of(key).clone();
         let set = ReplicaSet::new(
             key.into(),
             self.inner.host.clone(),
@@ -125,6 +138,7 @@ impl Supervisor {
             count,
             received,
             status_tx,
+            states,
         );
         let task = tokio::spawn(set.run());
         let handle = SetHandle {
@@ -142,6 +156,22 @@ impl Supervisor {
         state.sets.get(key).map(|set| set.status.clone())
     }
 
+    /// Each replica of `key`'s sets, present and future, as it changes.
+    pub(crate) fn replica_states(&self, key: &str) -> watch::Receiver<ReplicaStates> {
+        self.inner.state.lock().states_of(key).subscribe()
+    }
+
+    /// Replaces replica `id` of `key`: it stops gracefully (out of the endpoints
+    /// first, as for a scale-down) and, the count being unchanged, another starts.
+    /// Returns `false` if there is no such set.
+    pub(crate) fn replace(&self, key: &str, id: ReplicaId) -> bool {
+        let state = self.inner.state.lock();
+        state
+            .sets
+            .get(key)
+            .is_some_and(|set| set.commands.send(ReplicaSetCommand::Replace(id)).is_ok())
+    }
+
     /// The keys of all replica sets.
     pub fn keys(&self) -> Vec<String> {
         self.inner.state.lock().sets.keys().cloned().collect()
@@ -151,13 +181,15 @@ impl Supervisor {
     /// once every process is gone. Returns `false` if there was no such set.
     pub async fn remove(&self, key: &str) -> bool {
         let set = self.inner.state.lock().sets.remove(key);
-        match set {
-            Some(set) => {
-                stop(set).await;
-                true
-            }
-            None => false,
+        let Some(set) = set else {
+            return false;
+        };
+        stop(set).await;
+        let mut state = self.inner.state.lock();
+        if !state.sets.contains_key(key) {
+            state.states.retain(|k, s| k != key || s.receiver_count() > 0);
         }
+        true
     }
 
     /// Stops every replica set gracefully (in parallel) and refuses new work.
@@ -174,6 +206,16 @@ impl Supervisor {
         for stopping in stops {
             let _ = stopping.await;
         }
+    }
+}
+
+// === impl State ===
+
+impl State {
+    fn states_of(&mut self, key: &str) -> &watch::Sender<ReplicaStates> {
+        self.states
+            .entry(key.to_owned())
+            .or_insert_with(|| watch::Sender::new(ReplicaStates::from([])))
     }
 }
 

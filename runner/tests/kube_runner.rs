@@ -15,9 +15,11 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
+use k8s_openapi::api::core::v1::Service;
 use kube_support::{
-    Cluster, Runner, cluster, condition, create, deployment, eventually, get_deployment, ports,
-    ready_and_slices, slices, start_runner, try_get,
+    Cluster, Runner, cluster, condition, create, create_deployment, create_service, deployment,
+    eventually, get_deployment, ports, ready_and_slices, service_for, slices, start_runner,
+    try_get,
 };
 use serde_json::json;
 
@@ -99,7 +101,8 @@ async fn a_deployment_runs_scales_and_is_deleted() {
         Some(format!("hello-{port}").as_str())
     );
     let labels = slice.metadata.labels.as_ref().unwrap();
-    assert_eq!(labels["serving.knative.dev/revision"], "hello");
+    assert_eq!(labels["copied"], "yes", "the Service's labels");
+    assert_eq!(labels["kubernetes.io/service-name"], "hello");
     assert_eq!(
         labels["endpointslice.kubernetes.io/managed-by"],
         "runner.fnmesh.dev"
@@ -111,7 +114,7 @@ async fn a_deployment_runs_scales_and_is_deleted() {
     let owner = &slice.metadata.owner_references.as_ref().unwrap()[0];
     assert_eq!(
         (owner.kind.as_str(), owner.name.as_str()),
-        ("Deployment", "hello")
+        ("Service", "hello")
     );
     let endpoint = &slice.endpoints.as_ref().unwrap()[0];
     assert_eq!(endpoint.addresses, ["127.0.0.1"]);
@@ -336,5 +339,51 @@ async fn a_template_change_rolls_out_new_env() {
         (greeting == "bonjour").then_some(())
     })
     .await;
+    runner.stop().await;
+}
+
+/// As Kubernetes' EndpointSlice controller: a ready replica gets a slice only while a
+/// Service selects its pods, one per selecting Service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slices_follow_the_services_selecting_the_pods() {
+    let c = cluster().await;
+    let pid_dir = tempfile::tempdir().unwrap();
+    create_config_map(&c.client).await;
+    let runner = start_runner(&c.client);
+    let d = deployment("lonely", 1, fixture_container(pid_dir.path()));
+    create_deployment(&c.client, &d).await;
+    eventually("a ready replica without a slice", || async {
+        (ready_and_slices(&c.client, "lonely").await? == (1, 0)).then_some(())
+    })
+    .await;
+    let all: Api<EndpointSlice> = Api::default_namespaced(c.client.clone());
+    assert!(all.list(&Default::default()).await.unwrap().items.is_empty());
+
+    create_service(&c.client, &service_for(&d)).await;
+    let mut second = service_for(&d);
+    second.metadata.name = Some("lonely-too".into());
+    create_service(&c.client, &second).await;
+    let mut other = service_for(&d);
+    other.metadata.name = Some("elsewhere".into());
+    other.spec.as_mut().unwrap().selector = Some(BTreeMap::from([("app".into(), "x".into())]));
+    create_service(&c.client, &other).await;
+    eventually("one slice per selecting Service", || async {
+        let mine = slices(&c.client, "lonely").await.len();
+        let too = slices(&c.client, "lonely-too").await.len();
+        ((mine, too) == (1, 1)).then_some(())
+    })
+    .await;
+    assert!(slices(&c.client, "elsewhere").await.is_empty());
+
+    let services: Api<Service> = Api::default_namespaced(c.client.clone());
+    services
+        .delete("lonely", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("the deleted Service's slice goes", || async {
+        slices(&c.client, "lonely").await.is_empty().then_some(())
+    })
+    .await;
+    assert_eq!(slices(&c.client, "lonely-too").await.len(), 1);
     runner.stop().await;
 }

@@ -42,7 +42,8 @@ async fn orphan_helper() {
     };
     let dir = tempfile::tempdir().unwrap();
     let spec = fixture_spec(&[("FIXTURE_PID_DIR", dir.path().to_str().unwrap())]);
-    let supervisor = Supervisor::new().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let supervisor = Supervisor::new(logs.path()).unwrap();
     let mut status = supervisor.set_replicas("ns/orphan", spec, 1).unwrap();
     wait_for(&mut status, Duration::from_secs(10), |s| {
         s.ready_replicas == 1

@@ -14,7 +14,8 @@ const STARTUP: Duration = Duration::from_secs(10);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ready_replica_serves_on_its_port_with_its_env() {
-    let supervisor = Supervisor::new().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let supervisor = Supervisor::new(logs.path()).unwrap();
     let spec = fixture_spec(&[("GREETING", "hello"), ("K_SERVICE", "fn")]);
     let mut status = supervisor.set_replicas("default/hello", spec, 1).unwrap();
 
@@ -33,7 +34,8 @@ async fn a_ready_replica_serves_on_its_port_with_its_env() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_http_probe_path_decides_readiness() {
-    let supervisor = Supervisor::new().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let supervisor = Supervisor::new(logs.path()).unwrap();
     let probed = |path: &str| {
         let mut spec = fixture_spec(&[("READY_PATH", "/healthz")]);
         spec.readiness.action = ProbeAction::HttpGet {
@@ -61,7 +63,8 @@ async fn the_http_probe_path_decides_readiness() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crashing_replica_restarts_with_growing_backoff() {
-    let supervisor = Supervisor::new().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let supervisor = Supervisor::new(logs.path()).unwrap();
     let spec = sh("echo starting; echo 'fatal: config missing' >&2; exit 3");
     let mut status = supervisor.set_replicas("ns/crash", spec, 1).unwrap();
 
@@ -97,7 +100,8 @@ async fn a_crashing_replica_restarts_with_growing_backoff() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exits_by_signal_and_unknown_commands_are_reported() {
-    let supervisor = Supervisor::new().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let supervisor = Supervisor::new(logs.path()).unwrap();
     let mut killed = supervisor
         .set_replicas("ns/killed", sh("kill -9 $$"), 1)
         .unwrap();
@@ -119,7 +123,8 @@ async fn exits_by_signal_and_unknown_commands_are_reported() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scaling_to_zero_sends_sigterm() {
-    let supervisor = Supervisor::new().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let supervisor = Supervisor::new(logs.path()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let dir_env = dir.path().to_str().unwrap();
     let spec = fixture_spec(&[("FIXTURE_PID_DIR", dir_env)]);
@@ -145,7 +150,8 @@ async fn scaling_to_zero_sends_sigterm() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_ignoring_sigterm_is_killed_after_the_grace_period() {
-    let supervisor = Supervisor::new().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let supervisor = Supervisor::new(logs.path()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let child_file = dir.path().join("child.pid");
     let mut spec = fixture_spec(&[
@@ -173,7 +179,8 @@ async fn a_replica_ignoring_sigterm_is_killed_after_the_grace_period() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn children_die_when_the_replica_exits_by_itself() {
-    let supervisor = Supervisor::new().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let supervisor = Supervisor::new(logs.path()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let child_file = dir.path().join("child.pid");
     let script = format!(
@@ -191,7 +198,8 @@ async fn children_die_when_the_replica_exits_by_itself() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_spec_change_is_make_before_break() {
-    let supervisor = Supervisor::new().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let supervisor = Supervisor::new(logs.path()).unwrap();
     let v1 = fixture_spec(&[("VERSION", "1")]);
     let mut status = supervisor.set_replicas("ns/roll", v1, 2).unwrap();
     wait_for(&mut status, STARTUP, |s| s.ready_replicas == 2).await;
@@ -233,7 +241,8 @@ async fn a_spec_change_is_make_before_break() {
 
 #[tokio::test]
 async fn invalid_specs_and_a_missing_setpriv_are_typed_errors() {
-    let supervisor = Supervisor::new().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let supervisor = Supervisor::new(logs.path()).unwrap();
     let mut spec = sh("true");
     spec.command.clear();
     let err = supervisor.set_replicas("ns/none", spec, 1).unwrap_err();
@@ -244,7 +253,7 @@ async fn invalid_specs_and_a_missing_setpriv_are_typed_errors() {
     assert!(err.to_string().contains("no command"), "{err}");
     assert!(supervisor.status("ns/none").is_none());
 
-    let err = Supervisor::with_setpriv("/no/setpriv").unwrap_err();
+    let err = Supervisor::with_setpriv("/no/setpriv", std::env::temp_dir()).unwrap_err();
     assert!(matches!(err, SupervisorError::SetprivMissing(_)));
 
     supervisor.shutdown().await;

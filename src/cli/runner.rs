@@ -28,7 +28,8 @@ async fn runner(args: RunnerArgs) -> anyhow::Result<()> {
     let connected = args.connect.connect().await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop = Shutdown(stop_rx);
-    let supervisor = runner::Supervisor::new().context("starting the process runner")?;
+    let supervisor = runner::Supervisor::new(args.data_dir.join("logs"))
+        .context("starting the process runner")?;
     let running = tokio::spawn(runner::run(
         connected.client.clone(),
         supervisor,

@@ -118,7 +118,12 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     let client = kube::Client::try_from(config).context("building the API client")?;
 
     let routing = controller::RoutingTable::new();
-    let controller_task = tokio::spawn(controller::run(client.clone(), routing.clone()));
+    // Alone, the controller and the autoscaler always lead: no Lease is needed.
+    let controller_task = tokio::spawn(controller::run(
+        client.clone(),
+        routing.clone(),
+        controller::Leadership::always(),
+    ));
     tokio::spawn(controller::xds::serve(xds, routing, stop.clone().wait()));
 
     let gateway_config = Arc::new(gateway::GatewayConfig::default());
@@ -165,6 +170,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         client.clone(),
         stats,
         gateway_config_for_stats.registry().clone(),
+        controller::Leadership::always(),
         stop.clone().wait(),
     ));
     // The activator reports too: what it holds, and at once each request for a revision
@@ -189,7 +195,8 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         }
     });
 
-    let supervisor = runner::Supervisor::new().context("starting the process runner")?;
+    let supervisor = runner::Supervisor::new(args.data_dir.join("logs"))
+        .context("starting the process runner")?;
     let runner_task = tokio::spawn(runner::run(client, supervisor, stop.clone().wait()));
 
     let banner = format!(

@@ -56,10 +56,7 @@ fn a_container_becomes_a_replica_spec() {
     assert_eq!(spec.readiness.failure_threshold, 5);
     assert_eq!(spec.readiness.success_threshold, 1);
     let container = first_container(&d).unwrap();
-    assert_eq!(
-        (container_port(container), port_name(container)),
-        (9000, "h2c")
-    );
+    assert_eq!(container_port(container), 9000);
 }
 
 #[test]
@@ -104,10 +101,7 @@ fn no_command_is_not_runnable() {
         "{err}"
     );
     let container = first_container(&d).unwrap();
-    assert_eq!(
-        (container_port(container), port_name(container)),
-        (8080, "http")
-    );
+    assert_eq!(container_port(container), 8080);
 }
 
 #[test]

@@ -7,6 +7,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::Client;
 use kube::api::{Api, ListParams, PostParams};
@@ -39,10 +40,13 @@ pub struct Runner {
     pub supervisor: Supervisor,
     pub task: JoinHandle<()>,
     stop: oneshot::Sender<()>,
+    /// The replicas' container logs.
+    pub logs: tempfile::TempDir,
 }
 
 pub fn start_runner(client: &Client) -> Runner {
-    let supervisor = Supervisor::new().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let supervisor = Supervisor::new(logs.path()).unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(runner::run(client.clone(), supervisor.clone(), async {
         let _ = stopped.await;
@@ -51,6 +55,7 @@ pub fn start_runner(client: &Client) -> Runner {
         supervisor,
         task,
         stop,
+        logs,
     }
 }
 
@@ -81,9 +86,46 @@ pub fn deployment(name: &str, replicas: i32, container: serde_json::Value) -> De
     .unwrap()
 }
 
+/// Creates `d` and a Service of the same name selecting its pods, so its ready
+/// replicas get EndpointSlices.
 pub async fn create(client: &Client, d: &Deployment) -> Deployment {
+    create_service(client, &service_for(d)).await;
+    create_deployment(client, d).await
+}
+
+/// Creates `d` alone: no Service selects its pods.
+pub async fn create_deployment(client: &Client, d: &Deployment) -> Deployment {
     let api: Api<Deployment> = Api::default_namespaced(client.clone());
     api.create(&PostParams::default(), d).await.unwrap()
+}
+
+/// A Service named like `d`, selecting its `app` label, port `http` targeting the
+/// container's port, with a label of its own for the slices to copy.
+pub fn service_for(d: &Deployment) -> Service {
+    let name = d.metadata.name.clone().unwrap_or_default();
+    let target = d
+        .spec
+        .template
+        .spec
+        .as_ref()
+        .and_then(|p| p.containers.first())
+        .and_then(|c| c.ports.as_ref())
+        .and_then(|p| p.first())
+        .map_or(8080, |p| p.container_port);
+    serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": name, "labels": {"copied": "yes"}},
+        "spec": {
+            "selector": {"app": name},
+            "ports": [{"name": "http", "port": 80, "targetPort": target}],
+        },
+    }))
+    .unwrap()
+}
+
+pub async fn create_service(client: &Client, s: &Service) -> Service {
+    let api: Api<Service> = Api::default_namespaced(client.clone());
+    api.create(&PostParams::default(), s).await.unwrap()
 }
 
 /// Polls `check` until it returns `Some`, panicking with `what` after `WITHIN`.
@@ -110,7 +152,8 @@ pub async fn get_deployment(client: &Client, name: &str) -> Deployment {
     api.get(name).await.unwrap()
 }
 
-/// The runner's slices for Deployment `name`, sorted by name.
+/// The slices of Service `name` (the one [`create`] makes for Deployment `name`),
+/// sorted by name.
 pub async fn slices(client: &Client, name: &str) -> Vec<EndpointSlice> {
     let api: Api<EndpointSlice> = Api::default_namespaced(client.clone());
     let params = ListParams::default().labels(&format!("kubernetes.io/service-name={name}"));
