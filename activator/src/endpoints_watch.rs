@@ -1,20 +1,21 @@
-//! Watches EndpointSlices of every namespace labelled with a revision (the runner's,
-//! one per local replica, or the EndpointSlice controller's in a cluster) and hands
-//! each change to the registry, which recomputes that revision's replicas. Connections
+//! Watches the EndpointSlices of revision Services in every namespace (the runner's,
+//! one per local replica, or the EndpointSlice controller's in a cluster; see
+//! `controller::endpoints::revision_slices`) and hands each change to the registry,
+//! which recomputes the replicas of the revision the slice's Service is named after. Connections
 //! to replicas no revision has any more are then closed: a replica being removed drains
 //! until no connection to it is open, so an idle pooled one must not hold it up.
 
 use std::sync::Arc;
 
+use controller::endpoints::{REVISION_SLICES, slice_revision};
 use futures::StreamExt;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::reflector::store::Writer;
 use kube::runtime::watcher::{self, Event};
 use kube::runtime::{WatchStreamExt, reflector};
 
-use crate::registry::{REVISION_LABEL, Registry};
+use crate::registry::Registry;
 use crate::upstream::Upstreams;
 
 /// Watches until the stream ends (it retries by itself, so: until dropped).
@@ -26,7 +27,7 @@ pub(crate) async fn run(
 ) {
     let events = watcher::watcher(
         Api::<EndpointSlice>::all(client),
-        watcher::Config::default().labels(REVISION_LABEL),
+        watcher::Config::default().labels(REVISION_SLICES),
     )
     .default_backoff();
     let mut events = std::pin::pin!(reflector::reflector(cache, events));
@@ -34,11 +35,10 @@ pub(crate) async fn run(
         match event {
             // The cache is updated before the event is yielded, so the registry
             // reads the slice it is told about.
+            // A slice naming no revision the registry holds refreshes nothing.
             Ok(Event::Apply(slice) | Event::Delete(slice)) => {
-                if let (Some(namespace), Some(revision)) =
-                    (slice.namespace(), slice.labels().get(REVISION_LABEL))
-                {
-                    registry.refresh(&namespace, revision);
+                if let Some(revision) = slice_revision(&slice) {
+                    registry.refresh(&revision.namespace, &revision.name);
                     upstreams.retain(&registry.live_endpoints());
                 }
             }

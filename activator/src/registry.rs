@@ -4,9 +4,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use controller::endpoints::slice_revision;
+use controller::routing::ObjectKey;
 use crds::Revision;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::reflector::{ObjectRef, Store};
 use parking_lot::RwLock;
@@ -15,9 +16,6 @@ use stat_stream::CounterRegistry;
 use crate::metrics::ActivatorMetrics;
 use crate::revision_settings::{RevisionFailure, RevisionSettings};
 use crate::revision_state::{Counting, Inputs, RevisionState};
-
-/// Kubernetes' label naming the revision an EndpointSlice serves.
-pub(crate) const REVISION_LABEL: &str = "serving.knative.dev/revision";
 
 pub(crate) struct Registry {
     client: kube::Client,
@@ -195,11 +193,10 @@ impl Registry {
                 inputs.condition_failure = RevisionFailure::of(&revision);
             }
             let port_name = state.settings.port_name.as_deref();
+            let key = ObjectKey::new(state.namespace.as_str(), state.name.as_str());
             inputs.endpoints.clear();
             for slice in self.slices.state() {
-                if slice.namespace().as_deref() == Some(state.namespace.as_str())
-                    && slice.labels().get(REVISION_LABEL) == Some(&state.name)
-                {
+                if slice_revision(&slice).as_ref() == Some(&key) {
                     let ready = controller::endpoints::ready_endpoints(&slice, port_name);
                     inputs.endpoints.extend(ready);
                 }

@@ -1,8 +1,8 @@
 //! The endpoints watcher: keeps every revision's [`RevisionBackend`] in the
-//! [`RoutingTable`] current from two watches — EndpointSlices labelled
-//! `serving.knative.dev/revision` (the runner's, one per local replica, or the
-//! EndpointSlice controller's in a cluster) and Revisions (protocol, timeout,
-//! existence). Push-driven: each watch event recomputes just the revision it touches
+//! [`RoutingTable`] current from two watches — the EndpointSlices of revision Services
+//! (`kubernetes.io/service-name: <revision>`, see [`revision_slices`]: the runner's,
+//! one per local replica, or the EndpointSlice controller's in a cluster) and Revisions
+//! (protocol, timeout, existence). Push-driven: each watch event recomputes just the revision it touches
 //! from the reflector caches; a relist recomputes all of them. A revision that is gone
 //! leaves the table.
 //!
@@ -11,6 +11,7 @@
 
 mod backend;
 mod placement;
+pub mod revision_slices;
 #[cfg(test)]
 mod tests;
 
@@ -31,6 +32,7 @@ use kube::runtime::{WatchStreamExt, watcher as watch};
 
 pub use backend::{backend, ready_endpoints};
 pub use placement::place;
+pub use revision_slices::{REVISION_SLICES, slice_revision};
 
 use crate::config_map::CONFIG_MAP_NAMESPACE;
 use crate::context::Context;
@@ -67,7 +69,7 @@ pub async fn run(ctx: Arc<Context>) {
     let (activators, activator_writer) = reflector::store::<EndpointSlice>();
     let slice_events = watch(
         Api::<EndpointSlice>::all(ctx.client.clone()),
-        watcher::Config::default().labels(REVISION_LABEL),
+        watcher::Config::default().labels(REVISION_SLICES),
     )
     .default_backoff()
     .reflect(slice_writer)
@@ -78,7 +80,7 @@ pub async fn run(ctx: Arc<Context>) {
     )
     .default_backoff()
     .reflect(revision_writer)
-    .map(|event| event.map(|e| touched(&e, revision_key)))
+    .map(|event| event.map(|e| touched(&e, some_revision_key)))
     .boxed();
     let deployment_events = watch(
         Api::<Deployment>::all(ctx.client.clone()),
@@ -96,7 +98,7 @@ pub async fn run(ctx: Arc<Context>) {
     .default_backoff()
     .reflect(activator_writer)
     .map(|event| {
-        event.map(|e| match touched(&e, slice_revision) {
+        event.map(|e| match touched(&e, |_| None) {
             Touched::Nothing => Touched::Nothing,
             _ => Touched::All,
         })
@@ -140,9 +142,11 @@ pub async fn run(ctx: Arc<Context>) {
     }
 }
 
-fn touched<K>(event: &Event<K>, key_of: fn(&K) -> ObjectKey) -> Touched {
+fn touched<K>(event: &Event<K>, key_of: fn(&K) -> Option<ObjectKey>) -> Touched {
     match event {
-        Event::Apply(object) | Event::Delete(object) => Touched::One(key_of(object)),
+        Event::Apply(object) | Event::Delete(object) => {
+            key_of(object).map_or(Touched::Nothing, Touched::One)
+        }
         Event::InitDone => Touched::All,
         // The store swaps in the relisted objects only at `InitDone`.
         Event::Init | Event::InitApply(_) => Touched::Nothing,
@@ -156,24 +160,15 @@ fn revision_key(revision: &Revision) -> ObjectKey {
     )
 }
 
-fn slice_revision(slice: &EndpointSlice) -> ObjectKey {
-    let name = slice
-        .labels()
-        .get(REVISION_LABEL)
-        .cloned()
-        .unwrap_or_default();
-    ObjectKey::new(slice.namespace().unwrap_or_default(), name)
+fn some_revision_key(revision: &Revision) -> Option<ObjectKey> {
+    Some(revision_key(revision))
 }
 
-fn deployment_revision(deployment: &Deployment) -> ObjectKey {
-    ObjectKey::new(
-        deployment.namespace().unwrap_or_default(),
-        deployment
-            .labels()
-            .get(REVISION_LABEL)
-            .cloned()
-            .unwrap_or_default(),
-    )
+fn deployment_revision(deployment: &Deployment) -> Option<ObjectKey> {
+    Some(ObjectKey::new(
+        deployment.namespace()?,
+        deployment.labels().get(REVISION_LABEL)?.clone(),
+    ))
 }
 
 /// Recomputes `key`'s backend from the caches (or removes it with its revision).
@@ -196,7 +191,7 @@ fn publish(
     let all = caches.slices.state();
     let own = all
         .iter()
-        .filter(|s| slice_revision(s) == key)
+        .filter(|s| slice_revision(s).as_ref() == Some(&key))
         .map(AsRef::as_ref);
     let deployment = ObjectRef::new(&deployment_name(&key.name)).within(&key.namespace);
     let proxy_mode = caches.deployments.get(&deployment).is_some_and(|d| {

@@ -22,7 +22,7 @@ fn slice(name: &str, revision: &str, port: u16, ready: bool) -> EndpointSlice {
             "namespace": "default",
             "labels": {
                 "serving.knative.dev/revision": revision,
-                "kubernetes.io/service-name": format!("{revision}-deployment"),
+                "kubernetes.io/service-name": revision,
                 "endpointslice.kubernetes.io/managed-by": "runner.fnmesh.dev",
             },
         },

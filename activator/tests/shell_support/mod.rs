@@ -85,7 +85,7 @@ impl Cluster {
                 "namespace": "default",
                 "labels": {
                     "serving.knative.dev/revision": revision,
-                    "kubernetes.io/service-name": format!("{revision}-deployment"),
+                    "kubernetes.io/service-name": revision,
                     "endpointslice.kubernetes.io/managed-by": "runner.fnmesh.dev",
                 },
             },

@@ -7,27 +7,23 @@ use crds::Revision;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::ResourceExt;
 
-use crate::routing::{ObjectKey, Protocol, RevisionBackend};
+use crate::revision::service::{PORT_NAME_H2C, PORT_NAME_HTTP1, port_name};
+use crate::revision::serving_port::protocol;
+use crate::routing::{ObjectKey, RevisionBackend};
 use crate::xds::DEFAULT_TIMEOUT_SECONDS;
 
-/// The port names a revision's serving port goes by (Knative's, and the runner's).
-const SERVING_PORT_NAMES: [&str; 4] = ["http", "h2c", "http1", "http2"];
+/// The port names a revision's serving port goes by: its Service's (Knative's), and
+/// the container port names Knative accepts, for slices written from a Service that
+/// named its port after the container's.
+const SERVING_PORT_NAMES: [&str; 4] = [PORT_NAME_HTTP1, PORT_NAME_H2C, "h2c", "http1"];
 
 /// The backend for `revision` from the slices that belong to it.
 pub fn backend<'a>(
     revision: &Revision,
     slices: impl IntoIterator<Item = &'a EndpointSlice>,
 ) -> RevisionBackend {
-    let port = revision
-        .spec
-        .containers
-        .first()
-        .and_then(|c| c.serving_port());
-    let port_name = port.and_then(|p| p.name.as_deref());
-    let protocol = match port_name {
-        Some("h2c") => Protocol::H2c,
-        _ => Protocol::Http1,
-    };
+    let protocol = protocol(revision);
+    let port_name = Some(port_name(protocol));
     // Knative reads 0 (and unset) as "not set": the default timeout, a response start
     // bounded by the timeout alone, no idle limit.
     let seconds = |value: Option<i64>| value.and_then(|t| u64::try_from(t).ok()).filter(|&t| t > 0);
@@ -54,9 +50,11 @@ pub fn backend<'a>(
     }
 }
 
-/// The ready `address:port`s of one slice. Kubernetes reads an absent `ready` as
-/// ready; terminating endpoints are not. Each local replica publishes its own slice
-/// with its own port, so the port comes from the slice, not the revision.
+/// The ready `address:port`s of one slice: those of the port named `port_name` (the
+/// revision Service's), else of a serving port name, else of its first port.
+/// Kubernetes reads an absent `ready` as ready; terminating endpoints are not. Each
+/// local replica publishes its own slice with its own port, so the port comes from the
+/// slice, not the revision.
 pub fn ready_endpoints(slice: &EndpointSlice, port_name: Option<&str>) -> Vec<SocketAddr> {
     if slice.address_type == "FQDN" {
         return Vec::new();

@@ -156,3 +156,37 @@ fn the_serving_port_is_picked_among_several() {
     let portless = slice("IPv4", json!([]), json!([ep("10.0.0.1", None, false)]));
     assert!(ready_endpoints(&portless, None).is_empty());
 }
+
+#[test]
+fn a_slice_belongs_to_the_service_it_names_not_to_a_revision_label() {
+    let labelled = |labels: serde_json::Value| -> EndpointSlice {
+        serde_json::from_value(json!({
+            "metadata": { "name": "s", "namespace": "ns", "labels": labels },
+            "addressType": "IPv4",
+        }))
+        .unwrap()
+    };
+    let s = labelled(json!({
+        "kubernetes.io/service-name": "hello-00001",
+        "serving.knative.dev/revision": "someone-else",
+    }));
+    assert_eq!(
+        slice_revision(&s),
+        Some(ObjectKey::new("ns", "hello-00001"))
+    );
+    let unnamed = labelled(json!({ "serving.knative.dev/revision": "hello-00001" }));
+    assert_eq!(slice_revision(&unnamed), None, "no Service, no revision");
+}
+
+#[test]
+fn an_h2c_revision_reads_its_services_http2_port() {
+    let rev = revision(Some("h2c"), None);
+    let s = slice(
+        "IPv4",
+        json!([{ "name": "http2", "port": 4001 }]),
+        json!([ep("127.0.0.1", Some(true), false)]),
+    );
+    let b = backend(&rev, [&s]);
+    assert_eq!(b.protocol, Protocol::H2c);
+    assert_eq!(b.endpoints[0].port(), 4001);
+}

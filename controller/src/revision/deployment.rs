@@ -19,9 +19,7 @@ use crate::labels::{
     REVISION_UID_LABEL, ROUTING_STATE_LABEL, ROUTING_STATE_MODIFIED_ANNOTATION, SERVICE_LABEL,
     TIMEOUT_SECONDS_ANNOTATION,
 };
-
-/// The port a function listens on when its container declares none (Knative's default).
-pub const DEFAULT_USER_PORT: i32 = 8080;
+use crate::revision::serving_port::{serving_container, user_port};
 
 /// `<revision>-deployment`, shortened like every Knative child name.
 pub fn deployment_name(revision: &str) -> String {
@@ -67,12 +65,14 @@ pub fn make_deployment(rev: &Revision) -> Deployment {
     pod_annotations.insert(TIMEOUT_SECONDS_ANNOTATION.into(), timeout.to_string());
 
     let env = runtime_env(rev);
+    let serving = serving_container(&rev.spec.containers);
+    let port = user_port(rev);
     let containers = rev
         .spec
         .containers
         .iter()
         .enumerate()
-        .map(|(i, c)| container(c, &env, i == serving_container(&rev.spec.containers)))
+        .map(|(i, c)| container(c, &env, (i == serving).then_some(port)))
         .collect();
 
     Deployment {
@@ -164,14 +164,6 @@ pub fn drifted(desired: &Deployment, existing: &Deployment) -> bool {
         || containers(want) != containers(have)
 }
 
-/// The container that receives requests: the one declaring a port, else the first.
-fn serving_container(containers: &[Container]) -> usize {
-    containers
-        .iter()
-        .position(|c| !c.ports().is_empty())
-        .unwrap_or(0)
-}
-
 /// `K_SERVICE` (when owned by a Service), `K_CONFIGURATION`, `K_REVISION`.
 fn runtime_env(rev: &Revision) -> Vec<EnvVar> {
     let labels = rev.labels();
@@ -190,12 +182,10 @@ fn runtime_env(rev: &Revision) -> Vec<EnvVar> {
     env
 }
 
-fn container(c: &Container, runtime_env: &[EnvVar], serving: bool) -> core::Container {
+/// One pod container; the serving one (`port` set) gets `PORT`.
+fn container(c: &Container, runtime_env: &[EnvVar], port: Option<i32>) -> core::Container {
     let mut env = c.env().to_vec();
-    if serving {
-        let port = c
-            .serving_port()
-            .map_or(DEFAULT_USER_PORT, |p| p.container_port);
+    if let Some(port) = port {
         env.push(var("PORT", &port.to_string()));
     }
     env.extend_from_slice(runtime_env);

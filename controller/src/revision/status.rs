@@ -31,7 +31,11 @@ const PROGRESS_DEADLINE_EXCEEDED: &str = "ProgressDeadlineExceeded";
 pub enum DeploymentState<'a> {
     /// Just applied (or not visible yet): nothing to report.
     Pending,
-    NotOwned(&'a str),
+    /// A child (the Deployment or the Service) of that name belongs to someone else.
+    NotOwned {
+        kind: &'static str,
+        name: &'a str,
+    },
     Found(&'a Deployment),
 }
 
@@ -68,11 +72,11 @@ pub fn revision_status(
             status.conditions = Some(conds);
             return status;
         }
-        DeploymentState::NotOwned(name) => {
+        DeploymentState::NotOwned { kind, name } => {
             m.mark_false(
                 RESOURCES_AVAILABLE,
                 "NotOwned",
-                &format!("There is an existing Deployment {name:?} that we do not own."),
+                &format!("There is an existing {kind} {name:?} that we do not own."),
             );
             status.conditions = Some(conds);
             return status;

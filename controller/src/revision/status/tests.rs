@@ -188,7 +188,10 @@ fn unchanged_inputs_give_an_unchanged_status() {
 fn foreign_deployment_is_reported() {
     let s = revision_status(
         &revision(),
-        DeploymentState::NotOwned("hello-00001-deployment"),
+        DeploymentState::NotOwned {
+            kind: "Deployment",
+            name: "hello-00001-deployment",
+        },
         at(1),
     );
     assert_eq!(cond(&s, READY).reason.as_deref(), Some("NotOwned"));
