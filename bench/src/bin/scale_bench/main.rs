@@ -14,18 +14,25 @@
 //! - `step <fnmesh> <hello_fn> [clients] [seconds] [rounds]`: from zero to that many
 //!   clients sending back-to-back 50 ms requests, with Knative's default windows and
 //!   targets; the revision's replicas against the KPA's desired count over time.
+//! - `footprint <fnmesh> <hello_fn> [N] [zero|python] [concurrency] [idle seconds]`
+//!   (issue 9): fnmesh's RSS and threads empty, at the peak of creating N Services
+//!   that many at once, once all are Ready, and after idling; `zero` Services run
+//!   `hello_fn` with `initial-scale: "0"` (no process), `python` ones
+//!   `examples/hello.py` (run from the repository root).
 //!
 //! Build with `cargo build --release -p fnmesh -p fnmesh-bench` first.
 #![allow(clippy::disallowed_types)] // wall-clock measurement against separate processes
 
 mod burst;
 mod cold;
+mod footprint;
 mod harness;
 mod limit;
 mod step;
 
 use burst::burst;
 use cold::cold;
+use footprint::{Flavour, footprint};
 use limit::limit;
 use step::step;
 
@@ -38,7 +45,8 @@ use fnmesh_bench::percentile;
 const USAGE: &str = "usage: scale-bench limit <hello_fn> [N]
        scale-bench cold <fnmesh> <hello_fn> [N] [services]
        scale-bench burst <fnmesh> <hello_fn> [connections] [rounds]
-       scale-bench step <fnmesh> <hello_fn> [clients] [seconds] [rounds]";
+       scale-bench step <fnmesh> <hello_fn> [clients] [seconds] [rounds]
+       scale-bench footprint <fnmesh> <hello_fn> [N] [zero|python] [concurrency] [idle seconds]";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -56,6 +64,19 @@ async fn main() -> anyhow::Result<()> {
         Some("limit") => limit(&path(1)?, num(2, 30)?),
         Some("cold") => cold(&path(1)?, &path(2)?, num(3, 30)?, num(4, 6)?).await,
         Some("burst") => burst(&path(1)?, &path(2)?, num(3, 1000)?, num(4, 3)?).await,
+        Some("footprint") => {
+            let flavour = Flavour::parse(args.get(4).map(String::as_str))?;
+            let idle = Duration::from_secs(num(6, 20)? as u64);
+            footprint(
+                &path(1)?,
+                &path(2)?,
+                num(3, 1000)?,
+                flavour,
+                num(5, 100)?,
+                idle,
+            )
+            .await
+        }
         Some("step") => step(&path(1)?, &path(2)?, num(3, 200)?, num(4, 30)?, num(5, 3)?).await,
         _ => bail!(USAGE),
     }
