@@ -7,7 +7,11 @@
 //! - a route configuration is held back until the client has ACKed every cluster it
 //!   references and has been sent those clusters' endpoints;
 //! - a cluster stays in CDS while the last sent or last ACKed route configuration still
-//!   references it, and goes only once the client ACKs routes that no longer do.
+//!   references it, and goes only once the client ACKs routes that no longer do;
+//! - an EDS push carries only the load assignments that changed: for EDS (and RDS) a
+//!   state-of-the-world response updates the resources it names and leaves the others
+//!   as they are, so a replica starting in one revision costs one assignment, not one
+//!   per revision. A new subscription or changed names get the whole set.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -63,6 +67,8 @@ struct Sent {
     names: BTreeSet<String>,
     /// For RDS: the clusters the routes send traffic to.
     refs: BTreeSet<String>,
+    /// For EDS: each assignment as packed, so a push can carry just the changed ones.
+    assignments: BTreeMap<String, Any>,
 }
 
 impl Sent {
@@ -165,20 +171,31 @@ impl AdsStream {
                 .sent
                 .as_ref()
                 .is_none_or(|s| !s.same_resources(&desired));
-            if changed || state.must_respond {
-                out.push(self.send(kind, desired));
+            if state.must_respond {
+                out.push(self.send(kind, desired, None));
+            } else if changed {
+                let only = (kind == ResourceType::Endpoint)
+                    .then(|| changed_assignments(state.sent.as_ref(), &desired));
+                out.push(self.send(kind, desired, only));
             }
         }
         out
     }
 
-    fn send(&mut self, kind: ResourceType, mut sent: Sent) -> DiscoveryResponse {
+    /// Sends `sent` (what the client holds afterwards); the response carries `only`
+    /// those resources when given, else all of them.
+    fn send(
+        &mut self,
+        kind: ResourceType,
+        mut sent: Sent,
+        only: Option<Vec<Any>>,
+    ) -> DiscoveryResponse {
         self.next_nonce += 1;
         sent.nonce = self.next_nonce.to_string();
         sent.version = format!("{}.{}", self.resources.version, self.next_nonce);
         let response = DiscoveryResponse {
             version_info: sent.version.clone(),
-            resources: sent.resources.clone(),
+            resources: only.unwrap_or_else(|| sent.resources.clone()),
             type_url: kind.type_url().to_owned(),
             nonce: sent.nonce.clone(),
             ..Default::default()
@@ -231,8 +248,10 @@ impl AdsStream {
                         None if self.sent_clusters.contains_key(name) => empty_assignment(name),
                         None => continue,
                     };
+                    let packed = pack_any(assignment);
                     sent.names.insert(name.clone());
-                    sent.resources.push(pack_any(assignment));
+                    sent.resources.push(packed.clone());
+                    sent.assignments.insert(name.clone(), packed);
                 }
             }
             ResourceType::Listener => {
@@ -273,6 +292,17 @@ impl AdsStream {
                 && endpoints.is_some_and(|sent| sent.contains(name))
         })
     }
+}
+
+/// The assignments of `desired` that differ from (or are missing in) `previous`, for a
+/// push to a client that holds `previous` under the same names.
+fn changed_assignments(previous: Option<&Sent>, desired: &Sent) -> Vec<Any> {
+    desired
+        .assignments
+        .iter()
+        .filter(|(name, packed)| previous.and_then(|p| p.assignments.get(*name)) != Some(*packed))
+        .map(|(_, packed)| packed.clone())
+        .collect()
 }
 
 /// The listener address a node asked for in its metadata, else the default.

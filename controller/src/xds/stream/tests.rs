@@ -302,3 +302,30 @@ fn unchanged_types_are_not_pushed_again() {
     let kinds: Vec<_> = envoy.log[start..].iter().map(|(k, _)| *k).collect();
     assert_eq!(kinds, [ResourceType::Endpoint]);
 }
+
+#[test]
+fn an_endpoint_change_pushes_only_that_revisions_assignment() {
+    let revisions = ["a", "b", "c"];
+    let mut envoy = FakeEnvoy::connect(snapshot(1, &revisions, &[("a", 100)]));
+    // The first EDS push carries every assignment.
+    let first_eds = envoy
+        .log
+        .iter()
+        .find(|(k, _)| *k == ResourceType::Endpoint)
+        .unwrap();
+    assert_eq!(first_eds.1.len(), 3, "{:?}", envoy.log);
+    let start = envoy.log.len();
+    // b gets another replica; a and c are unchanged.
+    let mut scaled = (*snapshot(2, &revisions, &[("a", 100)])).clone();
+    // Third in this list, b's endpoint becomes 127.0.0.1:9002.
+    let more = snapshot(3, &["x", "y", "b"], &[("a", 100)]);
+    scaled
+        .assignments
+        .insert("default/b".into(), more.assignments["default/b"].clone());
+    envoy.update(Arc::new(scaled));
+    assert_eq!(
+        envoy.log[start..],
+        [(ResourceType::Endpoint, vec!["default/b".to_owned()])],
+    );
+    assert!(envoy.stream.push().is_empty());
+}
