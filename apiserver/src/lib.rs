@@ -21,6 +21,7 @@ pub mod names;
 pub mod openapi;
 pub mod patch;
 pub mod path;
+mod pod_log;
 pub mod protobuf;
 pub mod resource;
 pub mod scale;

@@ -100,6 +100,7 @@ fn resource(
         Some("status") if rt.status_subresource => Some("status".to_string()),
         Some("scale") if rt.scale_subresource => Some("scale".to_string()),
         Some("finalize") if rt.plural == "namespaces" => Some("finalize".to_string()),
+        Some("log") if rt.plural == "pods" => Some("log".to_string()),
         Some(_) => return Err(PathError::NotFound),
     };
     Ok(Endpoint::Resource(ResourcePath {

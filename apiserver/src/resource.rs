@@ -211,6 +211,29 @@ fn builtin_types() -> Vec<ResourceType> {
             generation: false,
             codec: roundtrip::<core::v1::Service>,
         },
+        // The runner's: a Pod per replica, bound to its Node (single-node mode).
+        Builtin {
+            group: "",
+            plural: "pods",
+            kind: "Pod",
+            namespaced: true,
+            short_names: &["po"],
+            status: true,
+            scale: false,
+            generation: false,
+            codec: roundtrip::<core::v1::Pod>,
+        },
+        Builtin {
+            group: "",
+            plural: "nodes",
+            kind: "Node",
+            namespaced: false,
+            short_names: &["no"],
+            status: true,
+            scale: false,
+            generation: false,
+            codec: roundtrip::<core::v1::Node>,
+        },
         Builtin {
             group: "apps",
             plural: "deployments",
@@ -254,7 +277,7 @@ fn builtin_types() -> Vec<ResourceType> {
             kind: b.kind.to_string(),
             namespaced: b.namespaced,
             short_names: b.short_names.iter().map(|s| (*s).to_string()).collect(),
-            categories: if b.plural == "deployments" {
+            categories: if matches!(b.plural, "deployments" | "pods") {
                 vec!["all".to_string()]
             } else {
                 Vec::new()

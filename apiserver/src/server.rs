@@ -264,6 +264,9 @@ async fn route(ctx: &Arc<Ctx>, req: Request<Incoming>) -> Result<Response<Body>,
     };
     let read_only = |m: &Method| m == Method::GET || m == Method::HEAD;
     match endpoint {
+        Endpoint::Resource(rp) if rp.subresource.as_deref() == Some("log") => {
+            crate::pod_log::serve(&ctx.api, &rp, req).await
+        }
         Endpoint::Resource(rp) => handlers::resource(ctx, rp, req).await,
         _ if !read_only(req.method()) => Err(ApiError::MethodNotAllowed {
             message: format!("the server does not allow {} here", req.method()),

@@ -9,6 +9,7 @@
 
 mod duration;
 mod jsonpath;
+mod pod;
 
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
@@ -178,6 +179,40 @@ pub fn builtin_columns(resource: &str) -> Vec<PrinterColumn> {
             ),
             PrinterColumn::new("Message", "string", ".message", "The message of the event"),
         ],
+        "pods" => vec![
+            PrinterColumn::new(
+                "Ready",
+                "string",
+                "fnmesh:podReady",
+                "The aggregate readiness state of this pod for accepting traffic.",
+            ),
+            PrinterColumn::new(
+                "Status",
+                "string",
+                "fnmesh:podStatus",
+                "The aggregate status of the containers in this pod.",
+            ),
+            PrinterColumn::new(
+                "Restarts",
+                "string",
+                "fnmesh:podRestarts",
+                "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.",
+            ),
+        ],
+        "nodes" => vec![
+            PrinterColumn::new(
+                "Status",
+                "string",
+                "fnmesh:nodeStatus",
+                "The status of the node",
+            ),
+            PrinterColumn::new(
+                "Roles",
+                "string",
+                "fnmesh:nodeRoles",
+                "The roles of the node",
+            ),
+        ],
         "endpointslices" => vec![PrinterColumn::new(
             "AddressType",
             "string",
@@ -199,6 +234,24 @@ pub fn builtin_columns(resource: &str) -> Vec<PrinterColumn> {
             )
             .wide(),
         );
+    }
+    if resource == "pods" {
+        cols.extend([
+            PrinterColumn::new("IP", "string", ".status.podIP", "IP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.").wide(),
+            PrinterColumn::new("Node", "string", ".spec.nodeName", "Name of the Node this pod is bound to.").wide(),
+            PrinterColumn::new("Nominated Node", "string", ".status.nominatedNodeName", "Name of the node nominated by the scheduler to run this pod.").wide(),
+            PrinterColumn::new("Readiness Gates", "string", "fnmesh:none", "The readiness gates of this pod.").wide(),
+        ]);
+    }
+    if resource == "nodes" {
+        cols.extend([
+            PrinterColumn::new("Version", "string", ".status.nodeInfo.kubeletVersion", "Kubelet Version reported by the node."),
+            PrinterColumn::new("Internal-IP", "string", "fnmesh:nodeAddress(InternalIP)", "List of internal IPs (if available) of the node.").wide(),
+            PrinterColumn::new("External-IP", "string", "fnmesh:nodeAddress(ExternalIP)", "List of external IPs (if available) of the node.").wide(),
+            PrinterColumn::new("OS-Image", "string", ".status.nodeInfo.osImage", "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).").wide(),
+            PrinterColumn::new("Kernel-Version", "string", ".status.nodeInfo.kernelVersion", "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).").wide(),
+            PrinterColumn::new("Container-Runtime", "string", ".status.nodeInfo.containerRuntimeVersion", "Container Runtime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).").wide(),
+        ]);
     }
     if resource == "deployments" {
         cols.push(
@@ -404,7 +457,10 @@ fn computed_cell(expr: &str, obj: &Value, now: Timestamp) -> Value {
         }
         // `80/TCP,443:30443/TCP`, as kube's service printer.
         "ports" => {
-            let ports = args.first().and_then(|p| first(p)).and_then(Value::as_array);
+            let ports = args
+                .first()
+                .and_then(|p| first(p))
+                .and_then(Value::as_array);
             let parts: Vec<String> = ports
                 .into_iter()
                 .flatten()
@@ -423,6 +479,13 @@ fn computed_cell(expr: &str, obj: &Value, now: Timestamp) -> Value {
                 parts.join(",")
             })
         }
+        "podReady" => pod::ready(obj),
+        "podStatus" => pod::status(obj),
+        "podRestarts" => pod::restarts(obj, now),
+        "nodeStatus" => pod::node_status(obj),
+        "nodeRoles" => pod::node_roles(obj),
+        "nodeAddress" => pod::node_address(obj, args.first().copied().unwrap_or_default()),
+        "none" => json!("<none>"),
         "selector" => {
             let labels = args
                 .first()

@@ -92,6 +92,7 @@ impl ContainerLog {
         })
     }
 
+    #[cfg(test)]
     pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
@@ -99,7 +100,7 @@ impl ContainerLog {
     /// A new container starts writing to `current.log`.
     pub(crate) fn container_started(&self) {
         let mut file = self.file.lock();
-        *file = File::create(self.dir.join(CURRENT))
+        *file = create_segment(&self.dir.join(CURRENT))
             .map(|file| Segment { file, written: 0 })
             .inspect_err(|e| tracing::warn!(dir = %self.dir.display(), error = %e, "cannot open container log"))
             .ok();
@@ -147,7 +148,7 @@ impl ContainerLog {
         if segment.written >= MAX_SEGMENT {
             let current = self.dir.join(CURRENT);
             let older = self.dir.join(segment_names(CURRENT)[0].as_str());
-            match fs::rename(&current, &older).and_then(|()| File::create(&current)) {
+            match fs::rename(&current, &older).and_then(|()| create_segment(&current)) {
                 Ok(file) => {
                     *segment = Segment { file, written: 0 };
                     rotated = true;
@@ -177,17 +178,54 @@ impl ContainerLog {
             Which::Current => CURRENT,
             Which::Previous => PREVIOUS,
         };
-        let [older, newest] = segment_names(base);
-        [older, newest]
+        segment_names(base)
             .into_iter()
             .map(|n| self.dir.join(n))
             .filter(|p| p.exists())
             .collect()
     }
 
-    /// The path `current.log` has now (followers reopen it after a rotation).
-    pub(crate) fn current_path(&self) -> PathBuf {
-        self.dir.join(CURRENT)
+    /// Opens `which` container's segments, oldest first, with the progress they are
+    /// consistent with (no rotation or exit can come between). The running
+    /// container's newest segment is the writer's own descriptor, duplicated: read it
+    /// only with positioned reads (`read_at`), which leave the writer's offset alone.
+    pub(crate) fn open(&self, which: Which) -> (Vec<File>, LogProgress) {
+        let file = self.file.lock();
+        let progress = *self.progress.borrow();
+        let mut opened: Vec<File> = Vec::new();
+        let paths = self.files(which);
+        let writing = which == Which::Current && progress.running;
+        for (i, path) in paths.iter().enumerate() {
+            let newest = i + 1 == paths.len();
+            let handle = match (&*file, writing && newest) {
+                (Some(segment), true) => segment.file.try_clone(),
+                _ => File::open(path),
+            };
+            if let Ok(handle) = handle {
+                opened.push(handle);
+            }
+        }
+        (opened, progress)
+    }
+
+    /// The newest segment of container number `container` (1-based), to follow on
+    /// after a rotation: the writer's while it runs, else where it went when it
+    /// exited. `None` once that container's log is gone.
+    pub(crate) fn newest_segment(&self, container: u32) -> Option<(File, LogProgress)> {
+        let file = self.file.lock();
+        let progress = *self.progress.borrow();
+        let handle = match &*file {
+            Some(segment) if progress.running && progress.containers == container => {
+                segment.file.try_clone().ok()?
+            }
+            _ if progress.containers == container
+                || (progress.containers == container + 1 && progress.running) =>
+            {
+                File::open(self.dir.join(PREVIOUS)).ok()?
+            }
+            _ => return None,
+        };
+        Some((handle, progress))
     }
 
     /// Removes the directory: the replica is gone, and so is its Pod.
@@ -199,6 +237,16 @@ impl ContainerLog {
             tracing::debug!(dir = %self.dir.display(), error = %e, "removing container log failed");
         }
     }
+}
+
+/// A new, empty segment, readable too: followers read the writer's descriptor.
+fn create_segment(path: &Path) -> io::Result<File> {
+    fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
 }
 
 /// `[<name>.1, <name>]`: the older segment first.

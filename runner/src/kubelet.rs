@@ -1,6 +1,8 @@
 //! The runner's Kubernetes side: watches Deployments in all namespaces and
 //! keeps one [`DeploymentWorker`] per Deployment, which runs its replicas
-//! through the [`Supervisor`] and publishes status and EndpointSlices.
+//! through the [`Supervisor`] and publishes status and EndpointSlices, and
+//! beside it a [`PodWorker`](crate::pod_worker::PodWorker) publishing a Pod per
+//! replica ([`PodPublisher`]).
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -15,6 +17,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::deployment_worker::DeploymentWorker;
+use crate::pod_publisher::PodPublisher;
 use crate::endpoint_slices::service_selection::Services;
 use crate::stale_slices;
 use crate::supervisor::Supervisor;
@@ -28,9 +31,11 @@ const UNPUBLISH_TIMEOUT: Duration = Duration::from_secs(2);
 /// On start it deletes the EndpointSlices of replicas that no longer exist
 /// (left by a runner that was killed), then, once it knows the Services (whose
 /// selectors decide which slices a replica gets), converges every Deployment. On
-/// shutdown it deletes its EndpointSlices before stopping the replicas.
+/// shutdown it deletes its EndpointSlices before stopping the replicas. Its
+/// Node, Pods and log endpoint: see `pod_publisher`.
 pub async fn run(client: Client, supervisor: Supervisor, shutdown: impl Future<Output = ()>) {
     tokio::pin!(shutdown);
+    let pods = PodPublisher::start(client.clone(), supervisor.clone()).await;
     let (services, service_watch) = Services::watch(client.clone());
     let _service_watch = AbortOnDrop(tokio::spawn(service_watch));
     let cleanup = async {
@@ -54,11 +59,12 @@ pub async fn run(client: Client, supervisor: Supervisor, shutdown: impl Future<O
         }
         () = async { cleanup.await; services.ready().await } => {}
     }
+    let pods = Arc::new(pods);
     let deployments: Api<Deployment> = Api::all(client.clone());
     let mut events = watcher(deployments, watcher::Config::default())
         .default_backoff()
         .boxed();
-    let mut workers = Workers::new(client.clone(), supervisor.clone(), services);
+    let mut workers = Workers::new(client.clone(), supervisor.clone(), services, pods.clone());
     loop {
         tokio::select! {
             () = &mut shutdown => break,
@@ -79,6 +85,9 @@ pub async fn run(client: Client, supervisor: Supervisor, shutdown: impl Future<O
         Err(_) => tracing::warn!("removing endpoint slices on shutdown timed out"),
     }
     supervisor.shutdown().await;
+    if let Ok(pods) = Arc::try_unwrap(pods) {
+        pods.finish().await;
+    }
 }
 
 /// Aborts its task when dropped, so dropping [`run`] stops every worker.
@@ -103,6 +112,7 @@ struct Workers {
     client: Client,
     supervisor: Supervisor,
     services: Services,
+    pods: Arc<PodPublisher>,
     active: HashMap<String, WorkerHandle>,
     retiring: HashMap<String, AbortOnDrop>,
     /// Keys listed since the watch (re)started, to find deletions missed
@@ -111,11 +121,17 @@ struct Workers {
 }
 
 impl Workers {
-    fn new(client: Client, supervisor: Supervisor, services: Services) -> Self {
+    fn new(
+        client: Client,
+        supervisor: Supervisor,
+        services: Services,
+        pods: Arc<PodPublisher>,
+    ) -> Self {
         Self {
             client,
             supervisor,
             services,
+            pods,
             active: HashMap::new(),
             retiring: HashMap::new(),
             relisted: None,
@@ -156,6 +172,7 @@ impl Workers {
             return;
         }
         let (feed, received) = watch::channel(deployment);
+        let pod_worker = self.pods.worker(key.clone(), received.clone());
         let worker = DeploymentWorker::new(
             key.clone(),
             self.client.clone(),
@@ -168,7 +185,7 @@ impl Workers {
             if let Some(mut previous) = previous {
                 let _ = (&mut previous.0).await;
             }
-            worker.run().await;
+            futures::join!(worker.run(), pod_worker.run());
         });
         self.active.insert(
             key,
