@@ -7,6 +7,7 @@ mod autoscaler_run;
 mod component;
 mod controller;
 mod crds;
+mod election;
 mod envoy_bootstrap;
 mod gateway;
 mod runner;

@@ -7,6 +7,10 @@
 //! report stream, a 1 s tick (close each revision's second of reports), a 2 s tick
 //! (Knative's decision interval) and watch events. Writes to the API run as their own
 //! tasks so a slow API never delays a decision.
+//!
+//! Several replicas may run (see `docs/architecture.md`, High availability): every one
+//! receives every report and decides, so a follower's windows are warm when it takes
+//! over; only the leader writes (the gate is in [`actuate`]).
 
 mod actuate;
 mod cluster;
@@ -19,6 +23,7 @@ use std::pin::pin;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
+use leader_election::Leadership;
 use stat_stream::{StatReport, StatSource};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -38,12 +43,14 @@ const BUCKET: Duration = Duration::from_secs(1);
 const REPORT_QUEUE: usize = 4096;
 
 /// Runs until `shutdown`: serves the metrics stream on `stats`, watches the API
-/// through `client`, scales every revision, and keeps its per-revision gauges on
-/// `registry` (for whoever serves `/metrics`).
+/// through `client`, decides for every revision, scales them while `leadership` says
+/// this replica leads ([`Leadership::always`] for an autoscaler that runs alone), and
+/// keeps its per-revision gauges on `registry` (for whoever serves `/metrics`).
 pub async fn run(
     client: kube::Client,
     stats: TcpListener,
     registry: prometheus::Registry,
+    leadership: Leadership,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let (sink, mut reports) = mpsc::channel(REPORT_QUEUE);
@@ -54,7 +61,8 @@ pub async fn run(
     });
     let (cluster, changes) = Cluster::watch(client.clone());
     let mut changes = pin!(changes);
-    let actuator = Actuator::new(client);
+    let mut promoted = leadership.clone();
+    let actuator = Actuator::new(client, leadership);
     let mut autoscaler = Autoscaler {
         cluster,
         actuator,
@@ -77,6 +85,11 @@ pub async fn run(
                 autoscaler.decide_all();
             }
             Some(()) = changes.next() => autoscaler.sync(),
+            // A new leader writes what it decides at once, not at the next tick.
+            leading = promoted.changed() => if leading {
+                autoscaler.sync();
+                autoscaler.decide_all();
+            },
         }
     }
     server.abort();

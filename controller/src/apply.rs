@@ -36,6 +36,7 @@ impl ReconcileError {
     pub fn metric_label(&self) -> &'static str {
         match self {
             ReconcileError::Api { source, .. } => match source {
+                e if leader_election::is_not_leader(e) => "not_leader",
                 kube::Error::Api(s) if s.code == 409 => "conflict",
                 kube::Error::Api(s) if s.code == 404 => "not_found",
                 kube::Error::Api(s) if s.code == 422 => "invalid",
@@ -43,6 +44,12 @@ impl ReconcileError {
             },
             ReconcileError::NoNamespace { .. } => "no_namespace",
         }
+    }
+
+    /// A follower's write, refused by the gate in [`crate::Context::new`]: not worth a
+    /// retry (nor a warning), since becoming leader re-reconciles everything.
+    pub fn is_not_leader(&self) -> bool {
+        matches!(self, ReconcileError::Api { source, .. } if leader_election::is_not_leader(source))
     }
 }
 

@@ -32,6 +32,8 @@ pub async fn run(ctx: Arc<Context>) {
         watcher::Config::default(),
     )
     .owns(Api::<Revision>::all(client), watcher::Config::default())
+    // A new leader re-reconciles everything: as a follower its writes were refused.
+    .reconcile_all_on(ctx.leadership.promotions())
     .run(reconcile, error_policy, ctx)
     .for_each(|res| async move {
         if let Err(e) = res {
@@ -97,6 +99,10 @@ pub async fn reconcile(
 }
 
 pub fn error_policy(cfg: Arc<Configuration>, err: &ReconcileError, _ctx: Arc<Context>) -> Action {
+    // A follower's refused write: becoming leader re-reconciles everything.
+    if err.is_not_leader() {
+        return Action::await_change();
+    }
     tracing::warn!(configuration = %cfg.name_any(), reason = err.metric_label(), error = %err, "reconcile failed");
     Action::requeue(Duration::from_secs(2))
 }

@@ -24,11 +24,15 @@ pub mod xds;
 use std::sync::Arc;
 
 pub use context::Context;
+/// For the binary, which starts the elector whose [`Leadership`] [`run`] takes.
+pub use leader_election::{self, Leadership};
 pub use routing::RoutingTable;
 
-/// Run every reconciler until the process ends.
-pub async fn run(client: kube::Client, routing: Arc<RoutingTable>) {
-    let ctx = Arc::new(Context { client, routing });
+/// Run every reconciler until the process ends. Every replica watches and publishes
+/// into `routing`; only while `leadership` says this replica leads does it write to the
+/// API ([`Leadership::always`] for a controller that runs alone).
+pub async fn run(client: kube::Client, routing: Arc<RoutingTable>, leadership: Leadership) {
+    let ctx = Arc::new(Context::new(client, routing, leadership));
     tokio::join!(
         service::run(ctx.clone()),
         configuration::run(ctx.clone()),

@@ -75,6 +75,8 @@ pub async fn run(ctx: Arc<Context>) {
         .map(|_| ())
         .boxed(),
         Arc::clone(&gc_config).watch(client).boxed(),
+        // A new leader labels and collects at once: as a follower it did neither.
+        ctx.leadership.promotions().boxed(),
     ]);
     let mut events = std::pin::pin!(events);
     let caches = Caches {
@@ -88,6 +90,10 @@ pub async fn run(ctx: Arc<Context>) {
             Some(()) = events.next() => {}
             _ = tick.tick() => {}
             else => return,
+        }
+        // Its writes would be refused (see `Context::new`): a follower skips the pass.
+        if !ctx.leadership.is_leader() {
+            continue;
         }
         label_routing_states(&ctx, &caches).await;
         collect_garbage(&ctx, &caches, &gc_config.current()).await;

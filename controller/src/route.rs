@@ -71,6 +71,9 @@ pub async fn run(ctx: Arc<Context>) {
     .reflect(revisions_writer)
     .touched_objects();
 
+    // A new leader re-reconciles every Route: as a follower it published their routing
+    // but its status writes were refused.
+    let promotions = ctx.leadership.promotions();
     let rc = Arc::new(RouteContext {
         ctx,
         routes: routes.clone(),
@@ -91,6 +94,7 @@ pub async fn run(ctx: Arc<Context>) {
             domain.watch(client.clone()),
             network.watch(client),
         ))
+        .reconcile_all_on(promotions)
         .run(reconcile, error_policy, rc)
         .for_each(|result| {
             if let Err(error) = result {

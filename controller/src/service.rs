@@ -34,6 +34,8 @@ pub async fn run(ctx: Arc<Context>) {
         watcher::Config::default(),
     )
     .owns(Api::<Route>::all(client), watcher::Config::default())
+    // A new leader re-reconciles everything: as a follower its writes were refused.
+    .reconcile_all_on(ctx.leadership.promotions())
     .run(reconcile, error_policy, ctx)
     .for_each(|res| async move {
         if let Err(e) = res {
@@ -94,6 +96,10 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, R
 
 /// Retry soon: most failures are conflicts or a briefly unreachable API.
 pub fn error_policy(svc: Arc<Service>, err: &ReconcileError, _ctx: Arc<Context>) -> Action {
+    // A follower's refused write: becoming leader re-reconciles everything.
+    if err.is_not_leader() {
+        return Action::await_change();
+    }
     tracing::warn!(service = %svc.name_any(), reason = err.metric_label(), error = %err, "reconcile failed");
     Action::requeue(Duration::from_secs(2))
 }

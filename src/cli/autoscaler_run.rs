@@ -5,11 +5,14 @@ use std::net::SocketAddr;
 use tokio::sync::watch;
 
 use super::component::{self, ConnectArgs, Shutdown};
+use super::election::{AUTOSCALER_LEASE, ElectionArgs};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct AutoscalerRunArgs {
     #[command(flatten)]
     connect: ConnectArgs,
+    #[command(flatten)]
+    election: ElectionArgs,
     /// Address of the metrics stream (gRPC) the gateways and activators report to.
     #[arg(long, env = "FNMESH_STATS_ADDR", default_value = "127.0.0.1:18080")]
     stats_addr: SocketAddr,
@@ -28,10 +31,13 @@ pub(crate) async fn run(args: AutoscalerRunArgs) -> anyhow::Result<()> {
     let stop = Shutdown(stop_rx);
 
     let registry = prometheus::Registry::new();
+    // Every replica decides; only the Lease's holder scales.
+    let elector = args.election.elect(&connected, AUTOSCALER_LEASE)?;
     let scaling = tokio::spawn(autoscaler::run(
         connected.client.clone(),
         stats,
         registry.clone(),
+        elector.leadership(),
         stop.clone().wait(),
     ));
     let ready = component::api_reachable(connected.client.clone());
@@ -57,6 +63,8 @@ pub(crate) async fn run(args: AutoscalerRunArgs) -> anyhow::Result<()> {
     published.withdraw().await;
     let _ = stop_tx.send(true);
     let _ = scaling.await;
+    // The other replica takes over at once instead of waiting out the lease.
+    elector.release().await;
     let _ = admin_task.await;
     tracing::info!("autoscaler stopped");
     Ok(())

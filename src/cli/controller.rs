@@ -5,11 +5,14 @@ use std::net::SocketAddr;
 use tokio::sync::watch;
 
 use super::component::{self, ConnectArgs, Shutdown};
+use super::election::{CONTROLLER_LEASE, ElectionArgs};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ControllerArgs {
     #[command(flatten)]
     connect: ConnectArgs,
+    #[command(flatten)]
+    election: ElectionArgs,
     /// Address of the xDS (ADS) server the gateways (or a stock Envoy) follow.
     #[arg(long, env = "FNMESH_XDS_ADDR", default_value = "127.0.0.1:18000")]
     xds_addr: SocketAddr,
@@ -32,7 +35,13 @@ async fn controller(args: ControllerArgs) -> anyhow::Result<()> {
     let stop = Shutdown(stop_rx);
 
     let routing = controller::RoutingTable::new();
-    let reconcilers = tokio::spawn(controller::run(connected.client.clone(), routing.clone()));
+    // Every replica reconciles and serves xDS; only the Lease's holder writes.
+    let elector = args.election.elect(&connected, CONTROLLER_LEASE)?;
+    let reconcilers = tokio::spawn(controller::run(
+        connected.client.clone(),
+        routing.clone(),
+        elector.leadership(),
+    ));
     let xds_task = tokio::spawn(controller::xds::serve(xds, routing, stop.clone().wait()));
     let ready = component::api_reachable(connected.client.clone());
     let admin_task = tokio::spawn(gateway::serve_admin(
@@ -56,6 +65,8 @@ async fn controller(args: ControllerArgs) -> anyhow::Result<()> {
     component::shutdown_signal().await;
     published.withdraw().await;
     reconcilers.abort();
+    // The other replica takes over at once instead of waiting out the lease.
+    elector.release().await;
     let _ = stop_tx.send(true);
     let _ = xds_task.await;
     let _ = admin_task.await;

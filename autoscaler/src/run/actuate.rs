@@ -8,6 +8,13 @@
 //! burst of decisions — one per cold request — coalesces into the latest value. A value
 //! already written, but not yet in the watch caches, is not written again; a failed write
 //! is retried until it lands or the decision changes.
+//!
+//! This is the one gate on the autoscaler's writes: only the leader writes. Every
+//! replica decides (it receives every report), but two writing would fight over each
+//! Deployment's scale. A follower keeps no writers, and a writer checks leadership before
+//! every write and ends once its replica no longer leads, so a retry decided while
+//! leading does not land after; a new leader starts fresh writers, which write whatever
+//! differs from the caches (what a follower skipped) at its first decision.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -16,6 +23,7 @@ use controller::labels::{SERVING_MODE_ANNOTATION, SERVING_MODE_PROXY, SERVING_MO
 use controller::revision::deployment::deployment_name;
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, Patch, PatchParams};
+use leader_election::Leadership;
 use tokio::sync::watch;
 
 use super::cluster::RevisionKey;
@@ -36,13 +44,15 @@ struct Wanted {
 
 pub(crate) struct Actuator {
     client: kube::Client,
+    leadership: Leadership,
     writers: HashMap<RevisionKey, watch::Sender<Wanted>>,
 }
 
 impl Actuator {
-    pub(crate) fn new(client: kube::Client) -> Self {
+    pub(crate) fn new(client: kube::Client, leadership: Leadership) -> Self {
         Self {
             client,
+            leadership,
             writers: HashMap::new(),
         }
     }
@@ -53,7 +63,7 @@ impl Actuator {
     }
 
     /// Hands what `outcome` changes, relative to what the caches show, to the
-    /// revision's writer.
+    /// revision's writer; a follower hands nothing on.
     pub(crate) fn apply(
         &mut self,
         key: &RevisionKey,
@@ -65,12 +75,16 @@ impl Actuator {
             scale: outcome.scale.filter(|&s| s != replicas.requested),
             proxy: Some(outcome.proxy).filter(|&p| proxy_now != Some(p)),
         };
-        let client = &self.client;
-        let writer = self
-            .writers
-            .entry(key.clone())
-            .or_insert_with(|| spawn_writer(client.clone(), key.clone()));
-        writer.send_if_modified(|current| {
+        if !self.leadership.is_leader() {
+            self.writers.clear();
+            return;
+        }
+        // A closed writer ended when its replica stopped leading for a while.
+        if self.writers.get(key).is_none_or(watch::Sender::is_closed) {
+            let writer = spawn_writer(self.client.clone(), self.leadership.clone(), key.clone());
+            self.writers.insert(key.clone(), writer);
+        }
+        self.writers[key].send_if_modified(|current| {
             let changed = *current != wanted;
             *current = wanted;
             changed
@@ -78,7 +92,11 @@ impl Actuator {
     }
 }
 
-fn spawn_writer(client: kube::Client, key: RevisionKey) -> watch::Sender<Wanted> {
+fn spawn_writer(
+    client: kube::Client,
+    leadership: Leadership,
+    key: RevisionKey,
+) -> watch::Sender<Wanted> {
     let (tx, mut rx) = watch::channel(Wanted::default());
     tokio::spawn(async move {
         let api: Api<Deployment> = Api::namespaced(client, &key.namespace);
@@ -87,6 +105,9 @@ fn spawn_writer(client: kube::Client, key: RevisionKey) -> watch::Sender<Wanted>
         while rx.changed().await.is_ok() {
             loop {
                 let wanted = *rx.borrow_and_update();
+                if !leadership.is_leader() {
+                    return;
+                }
                 if write(&api, &name, &revision, wanted).await {
                     break;
                 }

@@ -214,6 +214,8 @@ async fn write_rollout(
     match api.patch(&name, &params, &Patch::Apply(&patch)).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        // A follower computes the rollout as the leader does but does not record it.
+        Err(e) if leader_election::is_not_leader(&e) => Ok(()),
         Err(e) => Err(RouteError::Rollout(e)),
     }
 }
@@ -242,6 +244,8 @@ async fn write_status(
         Ok(_) => Ok(()),
         // Deleted meanwhile: nothing left to report on.
         Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        // A follower: the leader reports (and a new leader re-reconciles every Route).
+        Err(e) if leader_election::is_not_leader(&e) => Ok(()),
         Err(e) => Err(RouteError::Status(e)),
     }
 }

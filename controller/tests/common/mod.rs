@@ -17,6 +17,7 @@ pub(crate) struct Cluster {
     pub(crate) client: kube::Client,
     /// One routing table for all reconcilers started with it, as in `fnmesh up`.
     pub(crate) ctx: Arc<Context>,
+    addr: std::net::SocketAddr,
     /// The server's storage: removed when the test is done with the cluster.
     _dir: tempfile::TempDir,
 }
@@ -34,15 +35,22 @@ impl Cluster {
             .unwrap();
         let config = kube::Config::new(format!("http://{addr}").parse().unwrap());
         let client = kube::Client::try_from(config).unwrap();
-        let ctx = Arc::new(Context {
-            client: client.clone(),
-            routing: RoutingTable::new(),
-        });
+        let ctx = Arc::new(Context::new(
+            client.clone(),
+            RoutingTable::new(),
+            controller::Leadership::always(),
+        ));
         Self {
             client,
             ctx,
+            addr,
             _dir: dir,
         }
+    }
+
+    /// Where the API server listens, for clients of a test's own.
+    pub(crate) fn api_addr(&self) -> std::net::SocketAddr {
+        self.addr
     }
 
     /// The reconcilers' context, to start them (or more of them mid-test).
