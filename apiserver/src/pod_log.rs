@@ -255,7 +255,7 @@ async fn proxy(host: &str, port: u16, path: &str) -> Result<Response<Body>, ApiE
             .into_body()
             .collect()
             .await
-            .map(|b| b.to_bytes())
+            .map(http_body_util::Collected::to_bytes)
             .unwrap_or_default();
         let text = String::from_utf8_lossy(&body[..body.len().min(MAX_ERROR_BODY)])
             .trim()

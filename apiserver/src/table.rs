@@ -239,7 +239,7 @@ pub fn builtin_columns(resource: &str) -> Vec<PrinterColumn> {
         cols.extend([
             PrinterColumn::new("IP", "string", ".status.podIP", "IP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.").wide(),
             PrinterColumn::new("Node", "string", ".spec.nodeName", "Name of the Node this pod is bound to.").wide(),
-            PrinterColumn::new("Nominated Node", "string", ".status.nominatedNodeName", "Name of the node nominated by the scheduler to run this pod.").wide(),
+            PrinterColumn::new("Nominated Node", "string", "fnmesh:orNone(.status.nominatedNodeName)", "Name of the node nominated by the scheduler to run this pod.").wide(),
             PrinterColumn::new("Readiness Gates", "string", "fnmesh:none", "The readiness gates of this pod.").wide(),
         ]);
     }
@@ -486,6 +486,13 @@ fn computed_cell(expr: &str, obj: &Value, now: Timestamp) -> Value {
         "nodeRoles" => pod::node_roles(obj),
         "nodeAddress" => pod::node_address(obj, args.first().copied().unwrap_or_default()),
         "none" => json!("<none>"),
+        // Go printers write `<none>` themselves where a CRD column would be empty.
+        "orNone" => args
+            .first()
+            .and_then(|p| first(p))
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .map_or_else(|| json!("<none>"), |v| json!(v)),
         "selector" => {
             let labels = args
                 .first()

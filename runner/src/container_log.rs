@@ -72,7 +72,10 @@ impl ContainerLog {
     /// A log in `dir` (created, emptied of an earlier replica's files).
     pub(crate) fn create(dir: PathBuf) -> io::Result<Arc<Self>> {
         fs::create_dir_all(&dir)?;
-        for name in segment_names(CURRENT).iter().chain(&segment_names(PREVIOUS)) {
+        for name in segment_names(CURRENT)
+            .iter()
+            .chain(&segment_names(PREVIOUS))
+        {
             remove_if_present(&dir.join(name))?;
         }
         Ok(Arc::new(Self {

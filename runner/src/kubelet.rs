@@ -17,8 +17,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::deployment_worker::DeploymentWorker;
-use crate::pod_publisher::PodPublisher;
 use crate::endpoint_slices::service_selection::Services;
+use crate::pod_publisher::PodPublisher;
 use crate::stale_slices;
 use crate::supervisor::Supervisor;
 

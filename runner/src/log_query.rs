@@ -46,17 +46,17 @@ impl LogQuery {
                 }
                 "limitBytes" => {
                     let n = integer(&key, &value)?;
-                    q.limit_bytes = Some(
-                        u64::try_from(n)
-                            .ok()
-                            .filter(|&n| n > 0)
-                            .ok_or_else(|| format!("limitBytes: Invalid value: {n}: must be greater than 0"))?,
-                    );
+                    q.limit_bytes =
+                        Some(u64::try_from(n).ok().filter(|&n| n > 0).ok_or_else(|| {
+                            format!("limitBytes: Invalid value: {n}: must be greater than 0")
+                        })?);
                 }
                 "sinceSeconds" => {
                     let n = integer(&key, &value)?;
                     if n <= 0 {
-                        return Err(format!("sinceSeconds: Invalid value: {n}: must be greater than 0"));
+                        return Err(format!(
+                            "sinceSeconds: Invalid value: {n}: must be greater than 0"
+                        ));
                     }
                     since_seconds = Some(n);
                 }
@@ -86,7 +86,9 @@ fn boolean(key: &str, value: &str) -> Result<bool, String> {
     match value {
         "" | "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
         "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
-        _ => Err(format!("{key}: Invalid value: {value:?}: must be true or false")),
+        _ => Err(format!(
+            "{key}: Invalid value: {value:?}: must be true or false"
+        )),
     }
 }
 

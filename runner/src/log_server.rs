@@ -59,7 +59,10 @@ pub(crate) async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 
 fn respond(registry: &PodRegistry, req: &Request<Incoming>) -> Response<Body> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
-        return text(StatusCode::METHOD_NOT_ALLOWED, "only GET is supported\n".into());
+        return text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "only GET is supported\n".into(),
+        );
     }
     let segments: Vec<&str> = req.uri().path().trim_matches('/').split('/').collect();
     let ["containerLogs", namespace, pod, container] = segments.as_slice() else {
@@ -70,7 +73,10 @@ fn respond(registry: &PodRegistry, req: &Request<Incoming>) -> Response<Body> {
         Err(message) => return text(StatusCode::BAD_REQUEST, message),
     };
     let Some(entry) = registry.get(namespace, pod) else {
-        return text(StatusCode::NOT_FOUND, format!("pod {pod:?} does not exist\n"));
+        return text(
+            StatusCode::NOT_FOUND,
+            format!("pod {pod:?} does not exist\n"),
+        );
     };
     if entry.container != *container {
         return text(

@@ -23,7 +23,12 @@ pub(crate) struct Source {
 
 /// The files that answer a request for `container` of `pod`, or the kubelet's error
 /// (a 400 for the client). Pure.
-pub(crate) fn source(progress: &LogProgress, query: &LogQuery, container: &str, pod: &str) -> Result<Source, String> {
+pub(crate) fn source(
+    progress: &LogProgress,
+    query: &LogQuery,
+    container: &str,
+    pod: &str,
+) -> Result<Source, String> {
     if query.previous {
         // While a container waits to restart, "previous" is the one that just ended.
         return if progress.has_previous {
@@ -32,7 +37,9 @@ pub(crate) fn source(progress: &LogProgress, query: &LogQuery, container: &str, 
                 live: None,
             })
         } else {
-            Err(format!("previous terminated container {container:?} in pod {pod:?} not found"))
+            Err(format!(
+                "previous terminated container {container:?} in pod {pod:?} not found"
+            ))
         };
     }
     if progress.running {
@@ -47,13 +54,20 @@ pub(crate) fn source(progress: &LogProgress, query: &LogQuery, container: &str, 
             live: None,
         })
     } else {
-        Err(format!("container {container:?} in pod {pod:?} is waiting to start: ContainerCreating"))
+        Err(format!(
+            "container {container:?} in pod {pod:?} is waiting to start: ContainerCreating"
+        ))
     }
 }
 
 /// Sends the requested log to `out` until it is all sent (or, following, until the
 /// container ends or `out` closes).
-pub(crate) async fn send(log: Arc<ContainerLog>, query: LogQuery, source: Source, out: mpsc::Sender<Bytes>) {
+pub(crate) async fn send(
+    log: Arc<ContainerLog>,
+    query: LogQuery,
+    source: Source,
+    out: mpsc::Sender<Bytes>,
+) {
     let mut progress = log.progress();
     let (files, mut seen) = log.open(source.which);
     progress.mark_unchanged();

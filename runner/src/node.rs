@@ -6,8 +6,8 @@
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Node;
-use kube::api::{Api, Patch, PatchParams};
 use kube::Client;
+use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
 
 use crate::deployment_worker::FIELD_MANAGER;
@@ -25,7 +25,9 @@ fn valid_name(name: &str) -> Option<String> {
         && name.len() <= 253
         && name.split('.').all(|label| {
             !label.is_empty()
-                && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                 && !label.starts_with('-')
                 && !label.ends_with('-')
         });
@@ -33,7 +35,11 @@ fn valid_name(name: &str) -> Option<String> {
 }
 
 /// Registers (or refreshes) the Node with its log endpoint on `kubelet_port`.
-pub(crate) async fn register(client: &Client, name: &str, kubelet_port: u16) -> Result<(), kube::Error> {
+pub(crate) async fn register(
+    client: &Client,
+    name: &str,
+    kubelet_port: u16,
+) -> Result<(), kube::Error> {
     let nodes: Api<Node> = Api::all(client.clone());
     let node = json!({
         "apiVersion": "v1",
@@ -48,11 +54,19 @@ pub(crate) async fn register(client: &Client, name: &str, kubelet_port: u16) -> 
         },
     });
     nodes
-        .patch(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&node))
+        .patch(
+            name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&node),
+        )
         .await?;
     let status = status(name, kubelet_port, true, Timestamp::now());
     nodes
-        .patch_status(name, &PatchParams::default(), &Patch::Merge(json!({ "status": status })))
+        .patch_status(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "status": status })),
+        )
         .await?;
     Ok(())
 }
@@ -83,7 +97,7 @@ pub(crate) fn status(name: &str, kubelet_port: u16, ready: bool, now: Timestamp)
             "kubeletVersion": concat!("v1.37.0-fnmesh.", env!("CARGO_PKG_VERSION")),
             "containerRuntimeVersion": concat!("fnmesh://", env!("CARGO_PKG_VERSION")),
             "kernelVersion": kernel_version(),
-            "osImage": "",
+            "osImage": os_image(),
             "bootID": "",
             "machineID": "",
             "systemUUID": "",
@@ -94,7 +108,11 @@ pub(crate) fn status(name: &str, kubelet_port: u16, ready: bool, now: Timestamp)
 
 fn ready_condition(ready: bool, now: Timestamp) -> Value {
     let (status, reason, message) = if ready {
-        ("True", "KubeletReady", "the fnmesh runner is running this node's replicas")
+        (
+            "True",
+            "KubeletReady",
+            "the fnmesh runner is running this node's replicas",
+        )
     } else {
         ("Unknown", "NodeStatusUnknown", "the fnmesh runner stopped")
     };
@@ -117,6 +135,16 @@ fn arch() -> &'static str {
     }
 }
 
+/// `PRETTY_NAME` of `/etc/os-release`, as the kubelet reports it.
+fn os_image() -> String {
+    let release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+    release
+        .lines()
+        .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+        .map(|v| v.trim_matches('"').to_owned())
+        .unwrap_or_default()
+}
+
 fn kernel_version() -> String {
     std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|s| s.trim().to_owned())
@@ -129,7 +157,10 @@ mod tests {
 
     #[test]
     fn host_names_kubernetes_refuses_fall_back() {
-        assert_eq!(valid_name("build-7.example").as_deref(), Some("build-7.example"));
+        assert_eq!(
+            valid_name("build-7.example").as_deref(),
+            Some("build-7.example")
+        );
         assert_eq!(valid_name("bad_name"), None);
         assert_eq!(valid_name("-x"), None);
         assert_eq!(valid_name(""), None);
@@ -141,11 +172,24 @@ mod tests {
         let now = Timestamp::from_second(1_700_000_000).unwrap();
         let s = status("host-a", 10250, true, now);
         assert_eq!(s["daemonEndpoints"]["kubeletEndpoint"]["Port"], 10250);
-        assert_eq!(s["addresses"][0], json!({"type": "InternalIP", "address": "127.0.0.1"}));
+        assert_eq!(
+            s["addresses"][0],
+            json!({"type": "InternalIP", "address": "127.0.0.1"})
+        );
         assert_eq!(s["conditions"][0]["status"], "True");
         // The shape k8s-openapi reads back.
-        let node: Node = serde_json::from_value(json!({"metadata": {"name": "host-a"}, "status": s})).unwrap();
-        assert_eq!(node.status.unwrap().daemon_endpoints.unwrap().kubelet_endpoint.unwrap().port, 10250);
+        let node: Node =
+            serde_json::from_value(json!({"metadata": {"name": "host-a"}, "status": s})).unwrap();
+        assert_eq!(
+            node.status
+                .unwrap()
+                .daemon_endpoints
+                .unwrap()
+                .kubelet_endpoint
+                .unwrap()
+                .port,
+            10250
+        );
         assert_eq!(ready_condition(false, now)["status"], "Unknown");
     }
 }

@@ -139,7 +139,10 @@ mod tests {
         input.extend_from_slice(b"\nnext\n");
         let lines = lines_of(&input).await;
         let shape: Vec<(usize, bool)> = lines.iter().map(|(l, c)| (l.len(), *c)).collect();
-        assert_eq!(shape, [(MAX_LINE, false), (MAX_LINE, false), (5, true), (4, true)]);
+        assert_eq!(
+            shape,
+            [(MAX_LINE, false), (MAX_LINE, false), (5, true), (4, true)]
+        );
         assert_eq!(lines[3].0, "next");
     }
 

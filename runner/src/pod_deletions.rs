@@ -16,7 +16,12 @@ use crate::pod_registry::PodRegistry;
 use crate::supervisor::Supervisor;
 
 /// Runs until dropped.
-pub(crate) async fn watch(client: Client, supervisor: Supervisor, registry: PodRegistry, node: String) {
+pub(crate) async fn watch(
+    client: Client,
+    supervisor: Supervisor,
+    registry: PodRegistry,
+    node: String,
+) {
     let pods: Api<Pod> = Api::all(client.clone());
     let config = watcher::Config::default().fields(&format!("spec.nodeName={node}"));
     let mut events = watcher(pods, config).default_backoff().boxed();
@@ -53,7 +58,13 @@ pub(crate) async fn watch(client: Client, supervisor: Supervisor, registry: PodR
     }
 }
 
-async fn deleted(client: &Client, supervisor: &Supervisor, registry: &PodRegistry, namespace: &str, name: &str) {
+async fn deleted(
+    client: &Client,
+    supervisor: &Supervisor,
+    registry: &PodRegistry,
+    namespace: &str,
+    name: &str,
+) {
     // Our own deletions leave the registry first.
     let Some(entry) = registry.remove(namespace, name) else {
         return;

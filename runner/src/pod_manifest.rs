@@ -5,7 +5,7 @@
 //! template's spec bound to this node. Pure.
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Pod, PodSpec};
+use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Resource;
 
@@ -36,7 +36,10 @@ pub(crate) fn template_hash(deployment: &Deployment) -> String {
 
 /// `<deployment>-<hash>-<replica>`, the prefix cut as a generated name's would be.
 pub(crate) fn pod_name(deployment: &str, hash: &str, replica: &str) -> String {
-    let prefix: String = format!("{deployment}-{hash}-").chars().take(MAX_PREFIX).collect();
+    let prefix: String = format!("{deployment}-{hash}-")
+        .chars()
+        .take(MAX_PREFIX)
+        .collect();
     format!("{prefix}{replica}")
 }
 
@@ -52,7 +55,7 @@ pub(crate) fn pod(deployment: &Deployment, name: &str, hash: &str, port: u16, no
         owner.block_owner_deletion = Some(true);
         owner
     });
-    let mut spec = template.spec.clone().unwrap_or_else(PodSpec::default);
+    let mut spec = template.spec.clone().unwrap_or_default();
     spec.node_name = Some(node.to_owned());
     Pod {
         metadata: ObjectMeta {
@@ -102,7 +105,11 @@ mod tests {
         assert_eq!(template_hash(&d), hash);
         let mut changed = d.clone();
         changed.spec.replicas = Some(3);
-        assert_eq!(template_hash(&changed), hash, "replicas are not the template");
+        assert_eq!(
+            template_hash(&changed),
+            hash,
+            "replicas are not the template"
+        );
         changed.spec.template.spec.as_mut().unwrap().containers[0].image = Some("fn:2".into());
         assert_ne!(template_hash(&changed), hash);
     }
@@ -123,7 +130,12 @@ mod tests {
         assert_eq!(annotations[PORT_ANNOTATION], "40123");
         let owner = &meta.owner_references.as_ref().unwrap()[0];
         assert_eq!(
-            (owner.kind.as_str(), owner.uid.as_str(), owner.controller, owner.block_owner_deletion),
+            (
+                owner.kind.as_str(),
+                owner.uid.as_str(),
+                owner.controller,
+                owner.block_owner_deletion
+            ),
             ("Deployment", "u-1", Some(true), Some(true))
         );
         let spec = pod.spec.as_ref().unwrap();

@@ -41,7 +41,8 @@ impl PodPublisher {
     pub(crate) async fn start(client: Client, supervisor: Supervisor) -> Self {
         let registry = PodRegistry::default();
         let mut tasks = Vec::new();
-        let kubelet_port = match log_server::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await {
+        let kubelet_port = match log_server::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await
+        {
             Ok(listener) => {
                 let port = listener.local_addr().map_or(0, |a| a.port());
                 tasks.push(tokio::spawn(log_server::serve(listener, registry.clone())));
@@ -87,7 +88,9 @@ impl PodPublisher {
             task.abort();
         }
         let cleanup = async {
-            let deleted = stale_pods::delete_unregistered(&self.client, &self.node, &PodRegistry::default()).await;
+            let deleted =
+                stale_pods::delete_unregistered(&self.client, &self.node, &PodRegistry::default())
+                    .await;
             if let Err(e) = deleted {
                 tracing::warn!(error = %e, "removing pods on shutdown failed");
             }
@@ -104,7 +107,13 @@ impl PodPublisher {
 /// Registers the Node and deletes the Pods a runner that died left on it (the
 /// registry holds only this runner's), retrying until both are done; then watches
 /// for deleted Pods.
-async fn prepare(client: Client, supervisor: Supervisor, node: Arc<str>, registry: PodRegistry, kubelet_port: u16) {
+async fn prepare(
+    client: Client,
+    supervisor: Supervisor,
+    node: Arc<str>,
+    registry: PodRegistry,
+    kubelet_port: u16,
+) {
     loop {
         let registered = node::register(&client, &node, kubelet_port).await;
         let cleaned = stale_pods::delete_unregistered(&client, &node, &registry).await;

@@ -26,7 +26,11 @@ pub(crate) struct ContainerInfo<'a> {
 }
 
 /// The status of `pod`, the Pod of `replica`.
-pub(crate) fn pod_status(replica: &ReplicaState, container: ContainerInfo<'_>, pod: &str) -> PodStatus {
+pub(crate) fn pod_status(
+    replica: &ReplicaState,
+    container: ContainerInfo<'_>,
+    pod: &str,
+) -> PodStatus {
     let created = Some(Time(replica.created_at));
     let ready_since = Some(Time(replica.ready_changed_at));
     let ready = replica.ready && !replica.stopping;
@@ -35,10 +39,17 @@ pub(crate) fn pod_status(replica: &ReplicaState, container: ContainerInfo<'_>, p
     } else {
         (
             Some("ContainersNotReady".to_owned()),
-            Some(format!("containers with unready status: [{}]", container.name)),
+            Some(format!(
+                "containers with unready status: [{}]",
+                container.name
+            )),
         )
     };
-    let condition = |type_: &str, status: bool, at: &Option<Time>, reason: &Option<String>, message: &Option<String>| PodCondition {
+    let condition = |type_: &str,
+                     status: bool,
+                     at: &Option<Time>,
+                     reason: &Option<String>,
+                     message: &Option<String>| PodCondition {
         type_: type_.to_owned(),
         status: if status { "True" } else { "False" }.to_owned(),
         last_transition_time: at.clone(),

@@ -111,7 +111,11 @@ impl PodWorker {
     }
 
     /// Brings the Pods in line with `states`; `false` if a write failed.
-    async fn sync(&mut self, deployment: Option<&Arc<Deployment>>, states: &[ReplicaState]) -> bool {
+    async fn sync(
+        &mut self,
+        deployment: Option<&Arc<Deployment>>,
+        states: &[ReplicaState],
+    ) -> bool {
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.namespace);
         let mut complete = true;
         let gone: Vec<ReplicaId> = self
@@ -211,7 +215,10 @@ impl PodWorker {
             return true;
         }
         let patch = Patch::Merge(serde_json::json!({ "status": &status }));
-        match pods.patch_status(&published.name, &PatchParams::default(), &patch).await {
+        match pods
+            .patch_status(&published.name, &PatchParams::default(), &patch)
+            .await
+        {
             Ok(_) => {
                 published.status = Some(status);
                 true
@@ -239,7 +246,9 @@ fn container_info(deployment: &Deployment) -> ContainerInfo<'_> {
         .and_then(|s| s.containers.first());
     ContainerInfo {
         name: container.map_or("", |c| c.name.as_str()),
-        image: container.and_then(|c| c.image.as_deref()).unwrap_or_default(),
+        image: container
+            .and_then(|c| c.image.as_deref())
+            .unwrap_or_default(),
     }
 }
 

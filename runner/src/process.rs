@@ -85,11 +85,23 @@ impl ReplicaProcess {
         let mut output = Vec::with_capacity(2);
         if let Some(stdout) = child.stdout.take() {
             let log = log.clone();
-            output.push(output::forward(stdout, name.clone(), Stream::Stdout, log, None));
+            output.push(output::forward(
+                stdout,
+                name.clone(),
+                Stream::Stdout,
+                log,
+                None,
+            ));
         }
         if let Some(stderr) = child.stderr.take() {
             let (log, last) = (log.clone(), Some(last_stderr.clone()));
-            output.push(output::forward(stderr, name.clone(), Stream::Stderr, log, last));
+            output.push(output::forward(
+                stderr,
+                name.clone(),
+                Stream::Stderr,
+                log,
+                last,
+            ));
         }
         Ok(Self {
             child,

@@ -12,7 +12,9 @@ pub(crate) fn unique(id: u64, taken: impl Fn(&str) -> bool) -> String {
     // `RandomState` is seeded randomly per process and per instance: enough for
     // names that need only differ among one Deployment's replicas.
     (0u64..)
-        .map(|attempt| spell(std::collections::hash_map::RandomState::new().hash_one((id, attempt))))
+        .map(|attempt| {
+            spell(std::collections::hash_map::RandomState::new().hash_one((id, attempt)))
+        })
         .find(|name| !taken(name))
         .unwrap_or_default()
 }

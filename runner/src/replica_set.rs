@@ -255,7 +255,8 @@ impl ReplicaSet {
             }
         };
         let id = self.host.next_id.fetch_add(1, Ordering::Relaxed);
-        let name = replica_name::unique(id, |n| self.replicas.values().any(|r| &*r.state.name == n));
+        let name =
+            replica_name::unique(id, |n| self.replicas.values().any(|r| &*r.state.name == n));
         let log = self.create_log(&name);
         let handle = replica::start(ReplicaLaunch {
             id,

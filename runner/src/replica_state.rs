@@ -41,9 +41,14 @@ pub(crate) struct ReplicaState {
 pub(crate) enum ContainerState {
     /// Not started yet.
     Creating,
-    Running { started_at: Timestamp, pid: i32 },
+    Running {
+        started_at: Timestamp,
+        pid: i32,
+    },
     /// Exited; restarts after `delay` (kubelet's CrashLoopBackOff).
-    BackOff { delay: Duration },
+    BackOff {
+        delay: Duration,
+    },
     /// Exited and will not restart (it was stopping).
     Terminated(Terminated),
 }

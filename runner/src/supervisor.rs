@@ -187,7 +187,9 @@ impl Supervisor {
         stop(set).await;
         let mut state = self.inner.state.lock();
         if !state.sets.contains_key(key) {
-            state.states.retain(|k, s| k != key || s.receiver_count() > 0);
+            state
+                .states
+                .retain(|k, s| k != key || s.receiver_count() > 0);
         }
         true
     }

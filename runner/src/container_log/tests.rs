@@ -25,12 +25,21 @@ fn records_are_cri_lines_and_an_exit_makes_them_the_previous_containers() {
     let first: Vec<&str> = current.lines().next().unwrap().splitn(4, ' ').collect();
     assert!(first[0].parse::<Timestamp>().is_ok(), "{current}");
     assert_eq!(&first[1..], ["stdout", "F", "hello"]);
-    assert!(current.lines().nth(1).unwrap().contains(" stderr P long li"));
+    assert!(
+        current
+            .lines()
+            .nth(1)
+            .unwrap()
+            .contains(" stderr P long li")
+    );
     assert_eq!(log.progress().borrow().containers, 1);
 
     log.container_exited();
     assert!(log.files(Which::Current).is_empty());
-    assert_eq!(contents(&read(&log, Which::Previous)), ["hello", "long li", "ne"]);
+    assert_eq!(
+        contents(&read(&log, Which::Previous)),
+        ["hello", "long li", "ne"]
+    );
     let progress = *log.progress().borrow();
     assert!(progress.has_previous && !progress.running);
 
@@ -38,7 +47,10 @@ fn records_are_cri_lines_and_an_exit_makes_them_the_previous_containers() {
     log.container_started();
     log.write(Stream::Stdout, b"second", true);
     assert_eq!(contents(&read(&log, Which::Current)), ["second"]);
-    assert_eq!(contents(&read(&log, Which::Previous)), ["hello", "long li", "ne"]);
+    assert_eq!(
+        contents(&read(&log, Which::Previous)),
+        ["hello", "long li", "ne"]
+    );
     log.container_exited();
     assert_eq!(contents(&read(&log, Which::Previous)), ["second"]);
 }

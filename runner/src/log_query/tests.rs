@@ -46,10 +46,16 @@ fn bad_options_name_the_parameter() {
     for (query, wanted) in [
         ("follow=maybe", "follow"),
         ("tailLines=ten", "tailLines"),
-        ("limitBytes=0", "limitBytes: Invalid value: 0: must be greater than 0"),
+        (
+            "limitBytes=0",
+            "limitBytes: Invalid value: 0: must be greater than 0",
+        ),
         ("sinceSeconds=-3", "sinceSeconds"),
         ("sinceTime=yesterday", "sinceTime"),
-        ("sinceSeconds=3&sinceTime=2024-05-01T10:00:01Z", "at most one of"),
+        (
+            "sinceSeconds=3&sinceTime=2024-05-01T10:00:01Z",
+            "at most one of",
+        ),
     ] {
         let err = LogQuery::parse(query, now).unwrap_err();
         assert!(err.contains(wanted), "{query}: {err}");
@@ -65,7 +71,10 @@ fn renders_lines_joining_pieces_with_timestamps_on_request() {
         ..LogQuery::default()
     };
     let text = render(&stamped, LOG);
-    assert!(text.starts_with("2024-05-01T10:00:00Z one\n2024-05-01T10:00:01.5Z two\n"), "{text}");
+    assert!(
+        text.starts_with("2024-05-01T10:00:00Z one\n2024-05-01T10:00:01.5Z two\n"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -89,7 +98,8 @@ fn since_skips_older_records_and_limit_cuts_the_output() {
 fn a_trailing_piece_waits_for_its_newline() {
     let q = LogQuery::default();
     let mut renderer = Renderer::new(&q);
-    let (out, consumed) = renderer.render(b"2024-05-01T10:00:00Z stdout F one\n2024-05-01T10:00:01Z std");
+    let (out, consumed) =
+        renderer.render(b"2024-05-01T10:00:00Z stdout F one\n2024-05-01T10:00:01Z std");
     assert_eq!(out, b"one\n");
     assert_eq!(consumed, 34);
 }

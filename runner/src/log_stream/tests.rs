@@ -24,11 +24,26 @@ fn query(previous: bool, follow: bool) -> LogQuery {
 fn the_kubelets_rules_pick_the_container() {
     let pick = |p, q| source(&p, &q, "user-container", "hello-abc-x2k9p");
     let running = pick(progress(true, true), query(false, true)).unwrap();
-    assert_eq!(running, Source { which: Which::Current, live: Some(2) });
+    assert_eq!(
+        running,
+        Source {
+            which: Which::Current,
+            live: Some(2)
+        }
+    );
     // Backing off after a crash: both read the container that just ended.
     let waiting = progress(false, true);
-    assert_eq!(pick(waiting, query(false, true)).unwrap(), Source { which: Which::Previous, live: None });
-    assert_eq!(pick(waiting, query(true, false)).unwrap().which, Which::Previous);
+    assert_eq!(
+        pick(waiting, query(false, true)).unwrap(),
+        Source {
+            which: Which::Previous,
+            live: None
+        }
+    );
+    assert_eq!(
+        pick(waiting, query(true, false)).unwrap().which,
+        Which::Previous
+    );
     assert_eq!(
         pick(progress(true, false), query(true, false)).unwrap_err(),
         r#"previous terminated container "user-container" in pod "hello-abc-x2k9p" not found"#
@@ -70,7 +85,10 @@ async fn tail_then_follow_until_the_container_ends() {
     log.write(Stream::Stdout, b"fi", false);
     log.write(Stream::Stdout, b"ve", true);
     log.container_exited();
-    tokio::time::timeout(Duration::from_secs(5), follower).await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(5), follower)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(collected.await.unwrap(), "two\nthree\nfour\nfive\n");
 }
 
@@ -98,7 +116,10 @@ async fn a_follower_stays_with_its_container_across_segment_rotations() {
     }
     tokio::time::sleep(Duration::from_millis(50)).await;
     log.container_exited();
-    tokio::time::timeout(Duration::from_secs(5), follower).await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(5), follower)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(collected.await.unwrap().lines().count(), lines);
 }
 

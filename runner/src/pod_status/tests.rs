@@ -25,8 +25,16 @@ fn status(r: &ReplicaState) -> PodStatus {
 }
 
 fn condition(s: &PodStatus, type_: &str) -> (String, Option<Timestamp>) {
-    let c = s.conditions.iter().flatten().find(|c| c.type_ == type_).unwrap();
-    (c.status.clone(), c.last_transition_time.as_ref().map(|t| t.0))
+    let c = s
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_ == type_)
+        .unwrap();
+    (
+        c.status.clone(),
+        c.last_transition_time.as_ref().map(|t| t.0),
+    )
 }
 
 fn only_container(s: &PodStatus) -> &ContainerStatus {
@@ -51,8 +59,21 @@ fn a_new_replica_is_pending_and_creating() {
     assert_eq!(condition(&s, "PodScheduled").0, "True");
     assert_eq!(condition(&s, "Ready").0, "False");
     let c = only_container(&s);
-    assert_eq!(c.state.as_ref().unwrap().waiting.as_ref().unwrap().reason.as_deref(), Some("ContainerCreating"));
-    assert_eq!((c.ready, c.started, c.restart_count), (false, Some(false), 0));
+    assert_eq!(
+        c.state
+            .as_ref()
+            .unwrap()
+            .waiting
+            .as_ref()
+            .unwrap()
+            .reason
+            .as_deref(),
+        Some("ContainerCreating")
+    );
+    assert_eq!(
+        (c.ready, c.started, c.restart_count),
+        (false, Some(false), 0)
+    );
 }
 
 #[test]
@@ -101,7 +122,15 @@ fn a_crash_backs_off_then_the_restart_shows_the_last_termination() {
     let c = status(&r).container_statuses.unwrap().remove(0);
     assert_eq!(c.restart_count, 1);
     assert!(c.state.unwrap().running.is_some());
-    assert_eq!(c.last_state.unwrap().terminated.unwrap().container_id.as_deref(), Some("fnmesh://100"));
+    assert_eq!(
+        c.last_state
+            .unwrap()
+            .terminated
+            .unwrap()
+            .container_id
+            .as_deref(),
+        Some("fnmesh://100")
+    );
 }
 
 #[test]
@@ -117,8 +146,16 @@ fn start_failures_and_signals_read_as_the_runtime_reports_them() {
     let s = status(&r);
     // Never started, but it has a termination: Running as the kubelet counts it.
     assert_eq!(s.phase.as_deref(), Some("Running"));
-    let last = only_container(&s).last_state.clone().unwrap().terminated.unwrap();
-    assert_eq!((last.exit_code, last.reason.as_deref()), (128, Some("StartError")));
+    let last = only_container(&s)
+        .last_state
+        .clone()
+        .unwrap()
+        .terminated
+        .unwrap();
+    assert_eq!(
+        (last.exit_code, last.reason.as_deref()),
+        (128, Some("StartError"))
+    );
     assert!(last.message.unwrap().contains("No such file"));
 
     r.started(5, 1, at(2));
@@ -132,7 +169,15 @@ fn start_failures_and_signals_read_as_the_runtime_reports_them() {
     let c = status(&r).container_statuses.unwrap().remove(0);
     let last = c.last_state.unwrap().terminated.unwrap();
     assert_eq!((last.exit_code, last.signal), (137, Some(9)));
-    assert!(c.state.unwrap().waiting.unwrap().message.unwrap().starts_with("back-off 10s "));
+    assert!(
+        c.state
+            .unwrap()
+            .waiting
+            .unwrap()
+            .message
+            .unwrap()
+            .starts_with("back-off 10s ")
+    );
 }
 
 #[test]
@@ -146,7 +191,12 @@ fn a_stopping_replica_is_unready_and_its_end_is_final() {
     assert_eq!(s.phase.as_deref(), Some("Running"));
     r.exited(&crash(0), Duration::ZERO, at(4));
     assert_eq!(phase(&r), "Succeeded");
-    let terminated = only_container(&status(&r)).state.clone().unwrap().terminated.unwrap();
+    let terminated = only_container(&status(&r))
+        .state
+        .clone()
+        .unwrap()
+        .terminated
+        .unwrap();
     assert_eq!(terminated.reason.as_deref(), Some("Completed"));
     r.exited(&crash(2), Duration::ZERO, at(5));
     assert_eq!(phase(&r), "Failed");
