@@ -160,3 +160,80 @@ pub(super) fn node_address(node: &Value, type_: &str) -> Value {
         .and_then(|a| a["address"].as_str());
     json!(address.unwrap_or("<none>"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(container_status: Value) -> Value {
+        json!({
+            "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "user-container"}]},
+            "status": {
+                "phase": "Running",
+                "conditions": [{"type": "Ready", "status": "True"}],
+                "containerStatuses": [container_status],
+            },
+        })
+    }
+
+    #[test]
+    fn a_running_pod_reads_as_kubectl_prints_it() {
+        let now: Timestamp = "2024-05-01T10:00:05Z".parse().unwrap();
+        let p = pod(json!({"ready": true, "restartCount": 0, "state": {"running": {}}}));
+        assert_eq!(
+            (ready(&p), status(&p), restarts(&p, now)),
+            (json!("1/1"), json!("Running"), json!("0"))
+        );
+        let restarted = pod(json!({
+            "ready": true, "restartCount": 1, "state": {"running": {}},
+            "lastState": {"terminated": {"exitCode": 3, "finishedAt": "2024-05-01T10:00:00Z"}},
+        }));
+        assert_eq!(restarts(&restarted, now), json!("1 (5s ago)"));
+    }
+
+    #[test]
+    fn container_reasons_win_over_the_phase() {
+        let backoff = pod(
+            json!({"ready": false, "restartCount": 2, "state": {"waiting": {"reason": "CrashLoopBackOff"}}}),
+        );
+        assert_eq!(
+            (ready(&backoff), status(&backoff)),
+            (json!("0/1"), json!("CrashLoopBackOff"))
+        );
+        let killed =
+            pod(json!({"ready": false, "state": {"terminated": {"exitCode": 137, "signal": 9}}}));
+        assert_eq!(status(&killed), json!("Signal:9"));
+        let exited = pod(json!({"ready": false, "state": {"terminated": {"exitCode": 2}}}));
+        assert_eq!(status(&exited), json!("ExitCode:2"));
+        let mut deleting = pod(json!({"ready": true, "state": {"running": {}}}));
+        deleting["metadata"]["deletionTimestamp"] = json!("2024-05-01T10:00:00Z");
+        assert_eq!(status(&deleting), json!("Terminating"));
+        let pending = json!({"spec": {"containers": [{}]}, "status": {"phase": "Pending"}});
+        assert_eq!(
+            (ready(&pending), status(&pending)),
+            (json!("0/1"), json!("Pending"))
+        );
+    }
+
+    #[test]
+    fn nodes_show_readiness_roles_and_addresses() {
+        let node = json!({
+            "metadata": {"labels": {"node-role.kubernetes.io/worker": "", "kubernetes.io/os": "linux"}},
+            "spec": {"unschedulable": true},
+            "status": {
+                "conditions": [{"type": "Ready", "status": "True"}],
+                "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+            },
+        });
+        assert_eq!(node_status(&node), json!("Ready,SchedulingDisabled"));
+        assert_eq!(node_roles(&node), json!("worker"));
+        assert_eq!(node_address(&node, "InternalIP"), json!("127.0.0.1"));
+        assert_eq!(node_address(&node, "ExternalIP"), json!("<none>"));
+        let stopped = json!({"status": {"conditions": [{"type": "Ready", "status": "Unknown"}]}});
+        assert_eq!(
+            (node_status(&stopped), node_roles(&stopped)),
+            (json!("Unknown"), json!("<none>"))
+        );
+    }
+}
