@@ -18,6 +18,9 @@ fn objects_survive_kill_9_and_restart() {
     }
     let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  k: v\n";
     assert!(f.kubectl_stdin(&["apply", "-f", "-"], cm).status.success());
+    // Until it is Ready the controller is still writing b's status; a write acknowledged
+    // between this read and the kill would (rightly) survive and change its version.
+    f.kubectl_ok(&["wait", "--for=condition=Ready", "ksvc/b", "--timeout=60s"]);
     let before = f.get_json(&["get", "ksvc", "b"]);
     f.kill9();
 

@@ -132,7 +132,7 @@ impl Api {
             rp.namespace.as_deref().unwrap_or(""),
             &name,
         );
-        self.store.transact(opts.dry_run, |txn| {
+        self.store.stage(opts.dry_run, |txn| {
             let old = txn.get(&key).ok_or_else(|| ApiError::not_found(rt, &name))?;
             if opts.precondition_uid.as_deref().is_some_and(|u| u != uid(&old))
                 || opts

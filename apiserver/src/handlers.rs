@@ -78,13 +78,12 @@ fn table_of(
     table::to_table(columns, objects, include, list_meta, jiff::Timestamp::now())
 }
 
-/// Run a store write off the async workers: it waits for fsync.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
+/// Run a store write and answer only once it is durable. The write is computed in
+/// memory on this worker ([`crate::store::Store::stage`]); the store's one writer thread
+/// commits it with every other staged write in one fsync while this request waits,
+/// holding no thread.
+async fn durable<T>(api: &Api, f: impl FnOnce() -> Result<T, ApiError>) -> Result<T, ApiError> {
+    api.store.durable(f).await?
 }
 
 fn default_manager(req: &Request<Incoming>) -> String {
@@ -239,21 +238,21 @@ pub(crate) async fn resource(
             let opts = write_options(&req, &q)?;
             let body = read_body(req.into_body()).await?;
             let obj = parse_object(&content_type, &body)?;
-            let w = blocking(move || api.create(&rp, obj, &opts)).await?;
+            let w = durable(&api, || api.create(&rp, obj, &opts)).await?;
             Ok(written(w, &render, &columns))
         }
         (Method::PUT, true) if scale => {
             let opts = write_options(&req, &q)?;
             let body = read_body(req.into_body()).await?;
             let obj = parse_object(&content_type, &body)?;
-            let s = blocking(move || api.update_scale(&rp, &obj, &opts)).await?;
+            let s = durable(&api, || api.update_scale(&rp, &obj, &opts)).await?;
             Ok(json_response(StatusCode::OK, &s))
         }
         (Method::PUT, true) => {
             let opts = write_options(&req, &q)?;
             let body = read_body(req.into_body()).await?;
             let obj = parse_object(&content_type, &body)?;
-            let w = blocking(move || api.update(&rp, obj, &opts)).await?;
+            let w = durable(&api, || api.update(&rp, obj, &opts)).await?;
             Ok(written(w, &render, &columns))
         }
         (Method::PATCH, true) => {
@@ -266,10 +265,10 @@ pub(crate) async fn resource(
             }
             let body = read_body(req.into_body()).await?;
             if scale {
-                let s = blocking(move || api.patch_scale(&rp, kind, &body, &opts)).await?;
+                let s = durable(&api, || api.patch_scale(&rp, kind, &body, &opts)).await?;
                 return Ok(json_response(StatusCode::OK, &s));
             }
-            let w = blocking(move || api.patch(&rp, kind, &body, &opts)).await?;
+            let w = durable(&api, || api.patch(&rp, kind, &body, &opts)).await?;
             Ok(written(w, &render, &columns))
         }
         (Method::DELETE, true) => {
@@ -285,7 +284,7 @@ pub(crate) async fn resource(
                 q.get("propagationPolicy").map(String::as_str),
                 q.get("dryRun").is_some_and(|v| v == "All"),
             )?;
-            let obj = blocking(move || api.delete(&rp, &opts)).await?;
+            let obj = durable(&api, || api.delete(&rp, &opts)).await?;
             Ok(json_response(StatusCode::OK, &obj))
         }
         (Method::DELETE, false) => {
@@ -295,7 +294,7 @@ pub(crate) async fn resource(
                 q.get("propagationPolicy").map(String::as_str),
                 q.get("dryRun").is_some_and(|v| v == "All"),
             )?;
-            let status = blocking(move || {
+            let status = durable(&api, || {
                 let page = api.list(&rp, &lo)?;
                 for obj in page.items {
                     let mut one = rp.clone();

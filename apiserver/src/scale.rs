@@ -83,7 +83,7 @@ impl Api {
             rp.namespace.as_deref().unwrap_or(""),
             &name,
         );
-        let stored = self.store.transact(opts.dry_run, |txn| {
+        let stored = self.store.stage(opts.dry_run, |txn| {
             let old = txn
                 .get(&key)
                 .ok_or_else(|| ApiError::not_found(&rt, &name))?;

@@ -2,19 +2,29 @@
 //! single global resourceVersion counter and a bounded log of recent changes that watches
 //! replay from.
 //!
-//! Writes go through [`Store::transact`]: one writer at a time computes its changes
-//! against the in-memory state, commits them to redb (fsync'd before the call returns, so
-//! an acknowledged write survives `kill -9`), then publishes them to memory and watchers.
-//! Readers never wait for the disk.
+//! Writes are staged, then group-committed ([`writer`]): a transaction is computed under
+//! one lock against the committed objects plus every write staged before it, gets its
+//! resourceVersions, and joins the queue; the one writer thread persists everything
+//! queued in one redb transaction with one fsync, then publishes it to memory and
+//! watchers in resourceVersion order. A write is acknowledged only once decided
+//! ([`Store::durable`], or [`Store::transact`] which waits), so an acknowledged write
+//! survives `kill -9`. Readers see committed objects only and never wait for the disk.
+
+mod txn;
+mod writer;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Condvar, Mutex, RwLock};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde_json::Value;
 use tokio::sync::broadcast;
+
+pub use txn::Txn;
+use txn::{Change, Write};
+use writer::{Progress, Staging};
 
 const OBJECTS: TableDefinition<&str, &[u8]> = TableDefinition::new("objects");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -77,18 +87,29 @@ pub fn object_key(prefix: &str, namespace: &str, name: &str) -> String {
 #[derive(Debug, Default)]
 struct State {
     objects: BTreeMap<String, Arc<Value>>,
+    /// The last committed resourceVersion.
     rv: u64,
     log: VecDeque<Arc<WatchEvent>>,
     /// Every change with a resourceVersion above this is in `log`.
     compacted: u64,
 }
 
+/// What the store's handle and its writer thread share.
 #[derive(Debug)]
-pub struct Store {
+struct Shared {
     db: redb::Database,
-    writer: Mutex<()>,
+    staging: Mutex<Staging>,
+    /// Wakes the writer thread when something is staged (or the store is dropped).
+    staged: Condvar,
     state: RwLock<State>,
     events: broadcast::Sender<Arc<WatchEvent>>,
+    progress: Progress,
+}
+
+#[derive(Debug)]
+pub struct Store {
+    shared: Arc<Shared>,
+    writer: Option<std::thread::JoinHandle<()>>,
 }
 
 /// Where a watch starts: what to replay and the receiver for what follows.
@@ -134,26 +155,49 @@ impl Store {
         drop(objects);
         drop(tx);
         let (events, _) = broadcast::channel(BROADCAST_CAPACITY);
-        Ok(Self {
+        let rv = state.rv;
+        let shared = Arc::new(Shared {
             db,
-            writer: Mutex::new(()),
+            staging: Mutex::new(Staging {
+                rv,
+                ..Staging::default()
+            }),
+            staged: Condvar::new(),
             state: RwLock::new(state),
             events,
+            progress: Progress::new(rv),
+        });
+        let writer = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn({
+                let shared = shared.clone();
+                move || writer::run(&shared)
+            })
+            .map_err(db_err)?;
+        Ok(Self {
+            shared,
+            writer: Some(writer),
         })
     }
 
+    /// The last committed resourceVersion.
     pub fn current_rv(&self) -> u64 {
-        self.state.read().rv
+        self.shared.state.read().rv
+    }
+
+    /// The highest resourceVersion handed out to a staged write (committed or not).
+    pub fn staged_rv(&self) -> u64 {
+        self.shared.staging.lock().rv
     }
 
     pub fn get(&self, key: &str) -> Option<Arc<Value>> {
-        self.state.read().objects.get(key).cloned()
+        self.shared.state.read().objects.get(key).cloned()
     }
 
     /// Objects whose key starts with `key_prefix`, in key order, with the current
     /// resourceVersion.
     pub fn list(&self, key_prefix: &str) -> (Vec<Arc<Value>>, u64) {
-        let state = self.state.read();
+        let state = self.shared.state.read();
         let items = state
             .objects
             .range(key_prefix.to_string()..)
@@ -170,8 +214,8 @@ impl Store {
         from: Option<u64>,
         snapshot_prefix: &str,
     ) -> Result<Subscription, Gone> {
-        let state = self.state.read();
-        let live = self.events.subscribe();
+        let state = self.shared.state.read();
+        let live = self.shared.events.subscribe();
         let Some(from) = from else {
             let snapshot = state
                 .objects
@@ -201,8 +245,42 @@ impl Store {
         })
     }
 
-    /// Run `f` as one atomic write. Its changes are committed to disk, then published,
-    /// only if it returns `Ok`; with `dry_run` they are computed and discarded.
+    /// Compute `f` as one atomic write and stage its changes for the writer thread,
+    /// which commits and publishes them if it returns `Ok`; with `dry_run` they are
+    /// computed and discarded. Returns at once: nothing staged may be acknowledged to a
+    /// client before [`Store::durable`] says so.
+    pub fn stage<T, E>(
+        &self,
+        dry_run: bool,
+        f: impl FnOnce(&mut Txn<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut staging = self.shared.staging.lock();
+        let state = self.shared.state.read();
+        let mut txn = Txn {
+            state: &state,
+            overlay: &staging.overlay,
+            pending: BTreeMap::new(),
+            order: Vec::new(),
+            rv: staging.rv,
+        };
+        let out = f(&mut txn)?;
+        let rv = txn.rv;
+        let changes = txn.into_changes();
+        drop(state);
+        if dry_run || changes.is_empty() {
+            return Ok(out);
+        }
+        for change in &changes {
+            staging.overlay.insert(change.key.clone(), change.clone());
+        }
+        staging.queue.extend(changes);
+        staging.rv = rv;
+        drop(staging);
+        self.shared.staged.notify_one();
+        Ok(out)
+    }
+
+    /// [`Store::stage`], then wait (blocking this thread) until the write is committed.
     pub fn transact<T, E>(
         &self,
         dry_run: bool,
@@ -211,69 +289,81 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let _writer = self.writer.lock();
-        let (out, writes, rv) = {
-            let state = self.state.read();
-            let mut txn = Txn {
-                state: &state,
-                pending: BTreeMap::new(),
-                order: Vec::new(),
-                rv: state.rv,
-            };
-            let out = f(&mut txn)?;
-            let writes: Vec<(String, Write)> = txn
-                .order
-                .iter()
-                .map(|k| (k.clone(), txn.pending[k].clone()))
-                .collect();
-            (out, writes, txn.rv)
-        };
-        if dry_run || writes.is_empty() {
-            return Ok(out);
+        let from = self.current_rv();
+        let out = self.stage(dry_run, f)?;
+        let to = self.staged_rv();
+        let mut decided = self.shared.progress.decided.lock();
+        while decided.rv < to {
+            self.shared.progress.decided_cv.wait(&mut decided);
         }
-        self.persist(&writes, rv)?;
-        self.publish(writes, rv);
+        check_failure(&decided, from, to)?;
         Ok(out)
     }
 
-    fn persist(&self, writes: &[(String, Write)], rv: u64) -> Result<(), StoreError> {
-        let tx = self.db.begin_write().map_err(db_err)?;
-        {
-            let mut objects = tx.open_table(OBJECTS).map_err(db_err)?;
-            for (key, value) in writes {
-                match value {
-                    Write::Put(v) => {
-                        let bytes = serde_json::to_vec(&**v).map_err(db_err)?;
-                        objects
-                            .insert(key.as_str(), bytes.as_slice())
-                            .map_err(db_err)?;
-                    }
-                    Write::Delete(_) => {
-                        objects.remove(key.as_str()).map_err(db_err)?;
-                    }
-                }
-            }
-            let mut meta = tx.open_table(META).map_err(db_err)?;
-            meta.insert(RV_KEY, rv).map_err(db_err)?;
-        }
-        tx.commit().map_err(db_err)
+    /// Run `f`, which stages writes, and return its result once every write it staged or
+    /// read from is committed and published — the moment a write may be acknowledged. An
+    /// error means some of that failed to commit.
+    pub async fn durable<T>(&self, f: impl FnOnce() -> T) -> Result<T, StoreError> {
+        // Everything `f` can read that is not committed yet has a resourceVersion above
+        // `from`; everything it stages is at or below `to`.
+        let from = self.current_rv();
+        let out = f();
+        let to = self.staged_rv();
+        let mut decided = self.shared.progress.decided_rv.subscribe();
+        // The writer thread outlives every handle, so the channel never closes first.
+        let _ = decided.wait_for(|rv| *rv >= to).await;
+        check_failure(&self.shared.progress.decided.lock(), from, to)?;
+        Ok(out)
     }
+}
 
-    fn publish(&self, writes: Vec<(String, Write)>, rv: u64) {
+fn check_failure(decided: &writer::Decided, from: u64, to: u64) -> Result<(), StoreError> {
+    match decided.failure_in(from, to) {
+        Some((lo, hi)) => Err(StoreError::Db(format!(
+            "the commit of resourceVersions {lo}..={hi} failed"
+        ))),
+        None => Ok(()),
+    }
+}
+
+impl Drop for Store {
+    /// Commit whatever is still staged, then stop the writer thread.
+    fn drop(&mut self) {
+        self.shared.staging.lock().stopping = true;
+        self.shared.staged.notify_one();
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+impl Shared {
+    /// Apply a committed batch to memory and send its events, in order.
+    fn publish(&self, batch: Vec<Change>, rv: u64) {
+        // Lock order: staging, then state (as in `Store::stage`).
+        let mut staging = self.staging.lock();
         let mut state = self.state.write();
-        for (key, value) in writes {
+        for Change {
+            key,
+            rv: change_rv,
+            write,
+        } in batch
+        {
+            if staging.overlay.get(&key).is_some_and(|c| c.rv == change_rv) {
+                staging.overlay.remove(&key);
+            }
             let (prefix, namespace) = split_key(&key);
             let previous = state.objects.get(&key).cloned();
-            let event = match value {
+            let event = match write {
                 Write::Put(obj) => {
-                    state.objects.insert(key.clone(), obj.clone());
+                    state.objects.insert(key, obj.clone());
                     WatchEvent {
                         kind: if previous.is_some() {
                             EventType::Modified
                         } else {
                             EventType::Added
                         },
-                        rv: resource_version(&obj),
+                        rv: change_rv,
                         prefix,
                         namespace,
                         object: obj,
@@ -309,23 +399,6 @@ impl Store {
     }
 }
 
-/// One pending change of a transaction.
-#[derive(Clone, Debug)]
-enum Write {
-    Put(Arc<Value>),
-    /// A deletion, with the resourceVersion its DELETED event carries.
-    Delete(u64),
-}
-
-impl Write {
-    fn object(&self) -> Option<&Arc<Value>> {
-        match self {
-            Write::Put(v) => Some(v),
-            Write::Delete(_) => None,
-        }
-    }
-}
-
 fn split_key(key: &str) -> (String, String) {
     // group/plural/namespace/name — the group may be empty, names have no '/'.
     let mut parts = key.rsplitn(3, '/');
@@ -348,67 +421,7 @@ pub fn set_resource_version(obj: &mut Value, rv: u64) {
     }
 }
 
-/// The changes of one [`Store::transact`] call, read-your-writes.
-#[derive(Debug)]
-pub struct Txn<'a> {
-    state: &'a State,
-    pending: BTreeMap<String, Write>,
-    order: Vec<String>,
-    rv: u64,
-}
-
-impl Txn<'_> {
-    pub fn get(&self, key: &str) -> Option<Arc<Value>> {
-        match self.pending.get(key) {
-            Some(w) => w.object().cloned(),
-            None => self.state.objects.get(key).cloned(),
-        }
-    }
-
-    /// Every object (pending writes applied) whose key starts with `key_prefix`.
-    pub fn scan(&self, key_prefix: &str) -> Vec<(String, Arc<Value>)> {
-        let mut merged: BTreeMap<&str, Option<&Arc<Value>>> = self
-            .state
-            .objects
-            .range(key_prefix.to_string()..)
-            .take_while(|(k, _)| k.starts_with(key_prefix))
-            .map(|(k, v)| (k.as_str(), Some(v)))
-            .collect();
-        for (k, v) in &self.pending {
-            if k.starts_with(key_prefix) {
-                merged.insert(k.as_str(), v.object());
-            }
-        }
-        merged
-            .into_iter()
-            .filter_map(|(k, v)| v.map(|v| (k.to_string(), v.clone())))
-            .collect()
-    }
-
-    /// Store `obj` under `key` with the next resourceVersion; returns what was stored.
-    pub fn put(&mut self, key: &str, mut obj: Value) -> Arc<Value> {
-        self.rv += 1;
-        set_resource_version(&mut obj, self.rv);
-        let obj = Arc::new(obj);
-        self.record(key, Write::Put(obj.clone()));
-        obj
-    }
-
-    pub fn delete(&mut self, key: &str) {
-        self.rv += 1;
-        self.record(key, Write::Delete(self.rv));
-    }
-
-    fn record(&mut self, key: &str, value: Write) {
-        if self.pending.insert(key.to_string(), value).is_none() {
-            self.order.push(key.to_string());
-        } else {
-            // A key written twice publishes once, at its last position.
-            self.order.retain(|k| k != key);
-            self.order.push(key.to_string());
-        }
-    }
-}
-
+#[cfg(test)]
+mod group_commit_tests;
 #[cfg(test)]
 mod tests;

@@ -63,7 +63,7 @@ impl Api {
             &now,
         );
         let key = object_key(&rt.store_prefix(), &namespace, &name);
-        let object = self.store.transact(opts.dry_run, |txn| {
+        let object = self.store.stage(opts.dry_run, |txn| {
             self.check_namespace_open(txn, rt, &namespace)?;
             if txn.get(&key).is_some() {
                 return Err(ApiError::already_exists(rt, &name));
@@ -97,7 +97,7 @@ impl Api {
         }
         let key = object_key(&rt.store_prefix(), &namespace, &name);
         let mut warnings = admission::prune(&rt, &mut obj, opts.field_validation)?;
-        let object = self.store.transact(opts.dry_run, |txn| {
+        let object = self.store.stage(opts.dry_run, |txn| {
             let old = txn
                 .get(&key)
                 .ok_or_else(|| ApiError::not_found(&rt, &name))?;
@@ -141,7 +141,7 @@ impl Api {
         }
         let warnings = std::cell::RefCell::new(Vec::new());
         let mut created = false;
-        let object = self.store.transact(opts.dry_run, |txn| {
+        let object = self.store.stage(opts.dry_run, |txn| {
             let live = txn.get(&key);
             if kind == PatchKind::Apply {
                 field_manager::validate_applied(live.as_deref(), &patch_doc)
