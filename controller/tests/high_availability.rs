@@ -12,7 +12,7 @@ mod common;
 mod service_harness;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::{Cluster, eventually};
@@ -94,7 +94,7 @@ impl Replica {
 /// Request lines (`PATCH /apis/...`) and response status codes one replica's
 /// connections carried, in order.
 #[derive(Clone, Default)]
-struct Traffic(Arc<Mutex<(Vec<String>, Vec<u16>)>>);
+struct Traffic(Arc<parking_lot::Mutex<(Vec<String>, Vec<u16>)>>);
 
 impl Traffic {
     /// A loopback proxy to `upstream` that records what passes.
@@ -128,7 +128,7 @@ impl Traffic {
             .filter_map(|m| head.rfind(m))
             .max();
         if let Some(start) = start {
-            self.0.lock().unwrap().0.push(head[start..].to_owned());
+            self.0.lock().0.push(head[start..].to_owned());
         }
     }
 
@@ -139,13 +139,13 @@ impl Traffic {
             .and_then(|at| line.get(at + 9..at + 12))
             .and_then(|code| code.parse().ok())
         {
-            self.0.lock().unwrap().1.push(code);
+            self.0.lock().1.push(code);
         }
     }
 
     /// Requests that change something, from the `from`th on.
     fn writes(&self, from: usize) -> Vec<String> {
-        self.0.lock().unwrap().0[from..]
+        self.0.lock().0[from..]
             .iter()
             .filter(|r| !r.starts_with("GET "))
             .cloned()
@@ -153,11 +153,11 @@ impl Traffic {
     }
 
     fn requests(&self) -> usize {
-        self.0.lock().unwrap().0.len()
+        self.0.lock().0.len()
     }
 
     fn statuses(&self) -> Vec<u16> {
-        self.0.lock().unwrap().1.clone()
+        self.0.lock().1.clone()
     }
 }
 
@@ -253,7 +253,7 @@ async fn the_follower_computes_and_takes_over_without_double_writes() {
     h.apply_service(service("two")).await;
     let looked = "GET /apis/serving.knative.dev/v1/namespaces/default/configurations/two";
     eventually("the follower reconciles two", || async {
-        let requests = replicas[follower].traffic.0.lock().unwrap().0.clone();
+        let requests = replicas[follower].traffic.0.lock().0.clone();
         requests.iter().any(|r| r.starts_with(looked)).then_some(())
     })
     .await;
