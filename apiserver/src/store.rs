@@ -10,10 +10,11 @@
 //! ([`Store::durable`], or [`Store::transact`] which waits), so an acknowledged write
 //! survives `kill -9`. Readers see committed objects only and never wait for the disk.
 
+mod event_log;
 mod txn;
 mod writer;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -22,6 +23,7 @@ use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde_json::Value;
 use tokio::sync::broadcast;
 
+use event_log::EventLog;
 pub use txn::Txn;
 use txn::{Change, Write};
 use writer::{Progress, Staging};
@@ -30,8 +32,6 @@ const OBJECTS: TableDefinition<&str, &[u8]> = TableDefinition::new("objects");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const RV_KEY: &str = "resourceVersion";
 
-/// How many recent changes a watch can resume from before it gets `410 Gone`.
-const EVENT_LOG_CAPACITY: usize = 20_000;
 /// How far a slow watcher may fall behind the live stream before it is cut off (it then
 /// resumes from its last resourceVersion via the log, or relists).
 const BROADCAST_CAPACITY: usize = 8_192;
@@ -89,9 +89,7 @@ struct State {
     objects: BTreeMap<String, Arc<Value>>,
     /// The last committed resourceVersion.
     rv: u64,
-    log: VecDeque<Arc<WatchEvent>>,
-    /// Every change with a resourceVersion above this is in `log`.
-    compacted: u64,
+    log: EventLog,
 }
 
 /// What the store's handle and its writer thread share.
@@ -150,7 +148,7 @@ impl Store {
         }
         let meta = tx.open_table(META).map_err(db_err)?;
         state.rv = meta.get(RV_KEY).map_err(db_err)?.map_or(0, |v| v.value());
-        state.compacted = state.rv;
+        state.log = EventLog::starting_at(state.rv);
         drop(meta);
         drop(objects);
         drop(tx);
@@ -230,13 +228,7 @@ impl Store {
                 snapshot,
             });
         };
-        if from < state.compacted {
-            return Err(Gone {
-                requested: from,
-                oldest: state.compacted,
-            });
-        }
-        let replay = state.log.iter().filter(|e| e.rv > from).cloned().collect();
+        let replay = state.log.since(from)?;
         Ok(Subscription {
             replay,
             live,
@@ -317,6 +309,23 @@ impl Store {
     }
 }
 
+/// The length of `v` as compact JSON, without building it.
+fn json_len(v: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    let _ = serde_json::to_writer(&mut count, v);
+    count.0
+}
+
 fn check_failure(decided: &writer::Decided, from: u64, to: u64) -> Result<(), StoreError> {
     match decided.failure_in(from, to) {
         Some((lo, hi)) => Err(StoreError::Db(format!(
@@ -338,26 +347,38 @@ impl Drop for Store {
 }
 
 impl Shared {
+    /// Drop events that have aged past the log's budget (run while no write comes).
+    fn trim_log(&self) {
+        if self.state.read().log.over_budget() {
+            self.state.write().log.trim(tokio::time::Instant::now());
+        }
+    }
+
     /// Apply a committed batch to memory and send its events, in order.
-    fn publish(&self, batch: Vec<Change>, rv: u64) {
+    /// `sizes` are the changes' objects as JSON, in bytes (0 for a deletion).
+    fn publish(&self, batch: Vec<Change>, sizes: &[usize], rv: u64) {
         // Lock order: staging, then state (as in `Store::stage`).
         let mut staging = self.staging.lock();
         let mut state = self.state.write();
-        for Change {
-            key,
-            rv: change_rv,
-            write,
-        } in batch
+        let now = tokio::time::Instant::now();
+        for (
+            Change {
+                key,
+                rv: change_rv,
+                write,
+            },
+            &size,
+        ) in batch.into_iter().zip(sizes)
         {
             if staging.overlay.get(&key).is_some_and(|c| c.rv == change_rv) {
                 staging.overlay.remove(&key);
             }
             let (prefix, namespace) = split_key(&key);
             let previous = state.objects.get(&key).cloned();
-            let event = match write {
+            let (event, size) = match write {
                 Write::Put(obj) => {
                     state.objects.insert(key, obj.clone());
-                    WatchEvent {
+                    let event = WatchEvent {
                         kind: if previous.is_some() {
                             EventType::Modified
                         } else {
@@ -368,30 +389,28 @@ impl Shared {
                         namespace,
                         object: obj,
                         previous,
-                    }
+                    };
+                    (event, size)
                 }
                 Write::Delete(event_rv) => {
                     state.objects.remove(&key);
                     let Some(last) = previous else { continue };
                     let mut last = (*last).clone();
                     set_resource_version(&mut last, event_rv);
-                    WatchEvent {
+                    let size = json_len(&last);
+                    let event = WatchEvent {
                         kind: EventType::Deleted,
                         rv: event_rv,
                         prefix,
                         namespace,
                         object: Arc::new(last),
                         previous: None,
-                    }
+                    };
+                    (event, size)
                 }
             };
             let event = Arc::new(event);
-            state.log.push_back(event.clone());
-            if state.log.len() > EVENT_LOG_CAPACITY
-                && let Some(old) = state.log.pop_front()
-            {
-                state.compacted = old.rv;
-            }
+            state.log.push(event.clone(), size, now);
             // No receivers is fine: nobody is watching.
             let _ = self.events.send(event);
         }

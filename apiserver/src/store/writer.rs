@@ -8,12 +8,16 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
 use tokio::sync::watch;
 
 use super::txn::{Change, Write};
 use super::{META, OBJECTS, RV_KEY, Shared, StoreError, db_err};
+
+/// How often an idle writer thread trims the event log.
+const IDLE_TRIM: Duration = Duration::from_secs(1);
 
 /// What has been staged and not yet taken by the writer thread.
 #[derive(Debug, Default)]
@@ -89,7 +93,11 @@ pub(super) fn run(shared: &Arc<Shared>) {
         let (batch, rv) = {
             let mut staging = shared.staging.lock();
             while staging.queue.is_empty() && !staging.stopping {
-                shared.staged.wait(&mut staging);
+                if shared.staged.wait_for(&mut staging, IDLE_TRIM).timed_out() {
+                    drop(staging);
+                    shared.trim_log();
+                    staging = shared.staging.lock();
+                }
             }
             if staging.queue.is_empty() {
                 return;
@@ -97,9 +105,9 @@ pub(super) fn run(shared: &Arc<Shared>) {
             (std::mem::take(&mut staging.queue), staging.rv)
         };
         match persist(&shared.db, &batch, rv) {
-            Ok(()) => {
+            Ok(sizes) => {
                 shared.progress.commits.fetch_add(1, Ordering::Relaxed);
-                shared.publish(batch, rv);
+                shared.publish(batch, &sizes, rv);
                 shared.progress.advance(rv, None);
             }
             Err(error) => fail(shared, &error),
@@ -107,20 +115,24 @@ pub(super) fn run(shared: &Arc<Shared>) {
     }
 }
 
-/// One redb transaction, one fsync, for every change of the batch.
-fn persist(db: &redb::Database, batch: &[Change], rv: u64) -> Result<(), StoreError> {
+/// One redb transaction, one fsync, for every change of the batch; returns the size of
+/// each change's JSON (0 for a deletion).
+fn persist(db: &redb::Database, batch: &[Change], rv: u64) -> Result<Vec<usize>, StoreError> {
     let tx = db.begin_write().map_err(db_err)?;
+    let mut sizes = Vec::with_capacity(batch.len());
     {
         let mut objects = tx.open_table(OBJECTS).map_err(db_err)?;
         for change in batch {
             match &change.write {
                 Write::Put(v) => {
                     let bytes = serde_json::to_vec(&**v).map_err(db_err)?;
+                    sizes.push(bytes.len());
                     objects
                         .insert(change.key.as_str(), bytes.as_slice())
                         .map_err(db_err)?;
                 }
                 Write::Delete(_) => {
+                    sizes.push(0);
                     objects.remove(change.key.as_str()).map_err(db_err)?;
                 }
             }
@@ -128,7 +140,8 @@ fn persist(db: &redb::Database, batch: &[Change], rv: u64) -> Result<(), StoreEr
         let mut meta = tx.open_table(META).map_err(db_err)?;
         meta.insert(RV_KEY, rv).map_err(db_err)?;
     }
-    tx.commit().map_err(db_err)
+    tx.commit().map_err(db_err)?;
+    Ok(sizes)
 }
 
 /// A batch that did not commit fails, and with it everything staged since (computed on
