@@ -19,7 +19,10 @@ fn ready_endpoints(slices: &Value) -> Vec<String> {
         let port = &slice["ports"][0]["port"];
         for endpoint in slice["endpoints"].as_array().into_iter().flatten() {
             if endpoint["conditions"]["ready"] == true {
-                out.push(format!("{}:{port}", endpoint["addresses"][0].as_str().unwrap_or("")));
+                out.push(format!(
+                    "{}:{port}",
+                    endpoint["addresses"][0].as_str().unwrap_or("")
+                ));
             }
         }
     }
@@ -42,12 +45,24 @@ fn a_revision_has_a_service_and_its_ready_replica_a_slice_for_it() {
     );
     assert_eq!(svc["spec"]["type"], "ClusterIP");
     assert_eq!(svc["spec"]["ports"][0]["name"], "http");
-    assert_eq!(svc["spec"]["ports"][0]["targetPort"], 8080, "Knative's user port");
-    assert_eq!(svc["metadata"]["labels"]["serving.knative.dev/service"], "hello");
+    assert_eq!(
+        svc["spec"]["ports"][0]["targetPort"], 8080,
+        "Knative's user port"
+    );
+    assert_eq!(
+        svc["metadata"]["labels"]["serving.knative.dev/service"],
+        "hello"
+    );
     let owner = &svc["metadata"]["ownerReferences"][0];
-    assert_eq!((&owner["kind"], &owner["name"]), (&"Revision".into(), &"hello-00001".into()));
+    assert_eq!(
+        (&owner["kind"], &owner["name"]),
+        (&"Revision".into(), &"hello-00001".into())
+    );
     let table = f.kubectl_ok(&["get", "svc", "hello-00001"]);
-    assert!(table.contains("ClusterIP") && table.contains("80/TCP"), "{table}");
+    assert!(
+        table.contains("ClusterIP") && table.contains("80/TCP"),
+        "{table}"
+    );
 
     let slices = f.get_json(&[
         "get",
@@ -66,7 +81,11 @@ fn a_revision_has_a_service_and_its_ready_replica_a_slice_for_it() {
     assert_eq!(slice["metadata"]["ownerReferences"][0]["kind"], "Service");
     // The endpoint is the replica itself.
     let (code, body) = http_get(&endpoints[0], "anything");
-    assert_eq!((code, revision_of(&body).as_str()), (200, "hello-00001"), "{body}");
+    assert_eq!(
+        (code, revision_of(&body).as_str()),
+        (200, "hello-00001"),
+        "{body}"
+    );
 
     // Without its Service a revision's replicas have no slice, and none route; the
     // controller puts the Service back.
@@ -81,5 +100,8 @@ fn a_revision_has_a_service_and_its_ready_replica_a_slice_for_it() {
         (ready_endpoints(&slices).len() == 1).then_some(())
     });
     let again = f.get_json(&["get", "svc", "hello-00001"]);
-    assert_ne!(again["metadata"]["uid"], svc["metadata"]["uid"], "a new Service");
+    assert_ne!(
+        again["metadata"]["uid"], svc["metadata"]["uid"],
+        "a new Service"
+    );
 }

@@ -159,6 +159,29 @@ fn an_idle_service_scales_to_zero_and_fifty_requests_at_zero_are_all_answered() 
         failed.len()
     );
     assert!(processes_running(&marker) >= 1);
+
+    // Both trips are told as Events on the revision.
+    let reasons = eventually(Duration::from_secs(10), "scale events", || {
+        let events = json(
+            &f,
+            &[
+                "get",
+                "events",
+                "--field-selector",
+                "involvedObject.name=idle-00001",
+            ],
+        );
+        let reasons: Vec<String> = events["items"]
+            .as_array()?
+            .iter()
+            .filter_map(|e| e["reason"].as_str().map(str::to_owned))
+            .collect();
+        let both = ["ScaledToZero", "ScaledFromZero"]
+            .iter()
+            .all(|r| reasons.iter().any(|have| have == r));
+        both.then_some(reasons)
+    });
+    assert!(reasons.iter().any(|r| r == "RevisionReady"), "{reasons:?}");
 }
 
 #[test]

@@ -198,7 +198,7 @@ fn builtin_types() -> Vec<ResourceType> {
             codec: roundtrip::<core::v1::Event>,
         },
         // No virtual IP: nothing on a single node proxies Service IPs, so `clusterIP`
-        // stays unset (kubectl shows `<none>`); consumers read the EndpointSlices
+        // stays unset (kubectl shows an empty CLUSTER-IP); consumers read the EndpointSlices
         // written for the Service's selector.
         Builtin {
             group: "",

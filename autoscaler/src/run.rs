@@ -17,6 +17,7 @@ mod cluster;
 mod config_source;
 mod metrics;
 mod revision_state;
+mod scale_events;
 
 use std::collections::HashMap;
 use std::pin::pin;
@@ -195,8 +196,9 @@ impl Autoscaler {
         tracing::debug!(revision = %key, ?replicas, routed, ?decision, ?outcome, "decided");
         self.metrics
             .observe(key, replicas, decision.as_ref(), outcome);
+        let revision = self.cluster.revision_ref(key);
         self.actuator
-            .apply(key, outcome, replicas, self.cluster.proxy(key));
+            .apply(key, outcome, replicas, self.cluster.proxy(key), revision);
     }
 }
 

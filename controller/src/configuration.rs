@@ -74,10 +74,16 @@ pub async fn reconcile(
         match create(&revisions_api, "Revision", &stamp::make_revision(&cfg)).await {
             Ok(rev) => {
                 tracing::info!(revision = %rev.name_any(), configuration = %name, "created revision");
+                let message = format!("Created Revision {:?}", rev.name_any());
+                ctx.events.normal(cfg.as_ref(), "Created", message);
                 revisions.push(rev);
             }
             Err(e) => match refusal(&e) {
-                Some(message) => creation_error = Some(message),
+                Some(message) => {
+                    let failed = format!("Failed to create Revision: {message}");
+                    ctx.events.warning(cfg.as_ref(), "CreationFailed", failed);
+                    creation_error = Some(message);
+                }
                 // Lost a race or the API is unwell: retry with fresh reads.
                 None => return Err(e),
             },

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use leader_election::Leadership;
 
+use crate::events::EventRecorder;
 use crate::routing::RoutingTable;
 
 /// The field manager under which the controller writes (server-side apply).
@@ -16,6 +17,8 @@ pub struct Context {
     pub client: kube::Client,
     pub routing: Arc<RoutingTable>,
     pub leadership: Leadership,
+    /// The controller's Events, written through the gated `client`.
+    pub events: EventRecorder,
 }
 
 impl Context {
@@ -34,8 +37,10 @@ impl Context {
     /// re-reconciles all of its objects when its replica becomes leader
     /// ([`Leadership::promotions`]), so what a follower skipped is done at once.
     pub fn new(client: kube::Client, routing: Arc<RoutingTable>, leadership: Leadership) -> Self {
+        let client = leader_election::gate_writes(client, leadership.clone());
         Self {
-            client: leader_election::gate_writes(client, leadership.clone()),
+            events: EventRecorder::new(client.clone(), FIELD_MANAGER),
+            client,
             routing,
             leadership,
         }

@@ -12,6 +12,7 @@ pub mod configuration;
 pub mod context;
 pub mod domain;
 pub mod endpoints;
+pub mod events;
 pub mod labels;
 pub mod network;
 pub mod revision;

@@ -7,6 +7,7 @@
 //! only reads and writes.
 
 pub mod deployment;
+pub mod events;
 pub mod service;
 pub mod serving_port;
 pub mod status;
@@ -97,6 +98,11 @@ pub async fn reconcile(rev: Arc<Revision>, ctx: Arc<Context>) -> Result<Action, 
     if rev.status.as_ref() != Some(&new_status) {
         let api: Api<Revision> = Api::namespaced(ctx.client.clone(), &ns);
         apply_status(&api, "Revision", &name, &new_status).await?;
+        // Once written: a status change that did not land is not news yet.
+        for (type_, reason, message) in events::status_events(rev.status.as_ref(), &new_status) {
+            ctx.events
+                .record(rev.object_ref(&()), type_, reason, message);
+        }
     }
     Ok(Action::await_change())
 }

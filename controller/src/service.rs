@@ -60,7 +60,12 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, R
         Some(c) if !controlled_by(&c, svc.as_ref()) => None,
         existing => {
             let desired = children::make_configuration(&svc, existing.as_ref());
-            Some(apply(&configs, "Configuration", &desired).await?)
+            let applied = apply(&configs, "Configuration", &desired).await?;
+            if existing.is_none() {
+                let message = format!("Created Configuration {name:?}");
+                ctx.events.normal(svc.as_ref(), "Created", message);
+            }
+            Some(applied)
         }
     };
 
@@ -75,7 +80,14 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, R
     } else {
         Some(match get(&routes, "Route", &name).await? {
             Some(r) if !controlled_by(&r, svc.as_ref()) => None,
-            _ => Some(apply(&routes, "Route", &children::make_route(&svc)).await?),
+            existing => {
+                let applied = apply(&routes, "Route", &children::make_route(&svc)).await?;
+                if existing.is_none() {
+                    ctx.events
+                        .normal(svc.as_ref(), "Created", format!("Created Route {name:?}"));
+                }
+                Some(applied)
+            }
         })
     };
 

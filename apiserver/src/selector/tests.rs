@@ -155,7 +155,10 @@ fn event_and_pod_fields() {
     let f = FieldSelector::parse_for(describe, "", "events").unwrap();
     assert!(f.matches(&event));
     let other_uid = FieldSelector::parse_for("involvedObject.uid=u-2", "", "events").unwrap();
-    assert!(!other_uid.matches(&event), "a re-created object's events are not its");
+    assert!(
+        !other_uid.matches(&event),
+        "a re-created object's events are not its"
+    );
     let f = FieldSelector::parse_for("source=fnmesh-controller,type!=Warning", "", "events");
     assert!(f.unwrap().matches(&event), "source reads source.component");
     let f = FieldSelector::parse_for("involvedObject.fieldPath=", "", "events").unwrap();

@@ -15,19 +15,25 @@
 //! every write and ends once its replica no longer leads, so a retry decided while
 //! leading does not land after; a new leader starts fresh writers, which write whatever
 //! differs from the caches (what a follower skipped) at its first decision.
+//!
+//! A scale to or from zero that lands is recorded as an Event on the Revision
+//! ([`scale_events`](super::scale_events)), through the controller's recorder.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
+use controller::events::{EventRecorder, EventType};
 use controller::labels::{SERVING_MODE_ANNOTATION, SERVING_MODE_PROXY, SERVING_MODE_SERVE};
 use controller::revision::deployment::deployment_name;
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::ObjectReference;
 use kube::api::{Api, Patch, PatchParams};
 use leader_election::Leadership;
 use tokio::sync::watch;
 
 use super::cluster::RevisionKey;
 use super::revision_state::Replicas;
+use super::scale_events::scale_event;
 use crate::scaler::Outcome;
 
 /// The field manager of the autoscaler's writes.
@@ -39,18 +45,22 @@ const RETRY: Duration = Duration::from_millis(200);
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct Wanted {
     scale: Option<u32>,
+    /// The scale the caches showed when this was decided.
+    from: u32,
     proxy: Option<bool>,
 }
 
 pub(crate) struct Actuator {
     client: kube::Client,
     leadership: Leadership,
+    events: EventRecorder,
     writers: HashMap<RevisionKey, watch::Sender<Wanted>>,
 }
 
 impl Actuator {
     pub(crate) fn new(client: kube::Client, leadership: Leadership) -> Self {
         Self {
+            events: EventRecorder::new(client.clone(), FIELD_MANAGER),
             client,
             leadership,
             writers: HashMap::new(),
@@ -63,16 +73,19 @@ impl Actuator {
     }
 
     /// Hands what `outcome` changes, relative to what the caches show, to the
-    /// revision's writer; a follower hands nothing on.
+    /// revision's writer; a follower hands nothing on. `revision` is what its scale
+    /// events are about.
     pub(crate) fn apply(
         &mut self,
         key: &RevisionKey,
         outcome: Outcome,
         replicas: Replicas,
         proxy_now: Option<bool>,
+        revision: Option<ObjectReference>,
     ) {
         let wanted = Wanted {
             scale: outcome.scale.filter(|&s| s != replicas.requested),
+            from: replicas.requested,
             proxy: Some(outcome.proxy).filter(|&p| proxy_now != Some(p)),
         };
         if !self.leadership.is_leader() {
@@ -81,7 +94,13 @@ impl Actuator {
         }
         // A closed writer ended when its replica stopped leading for a while.
         if self.writers.get(key).is_none_or(watch::Sender::is_closed) {
-            let writer = spawn_writer(self.client.clone(), self.leadership.clone(), key.clone());
+            let events = revision.map(|r| (self.events.clone(), r));
+            let writer = spawn_writer(
+                self.client.clone(),
+                self.leadership.clone(),
+                key.clone(),
+                events,
+            );
             self.writers.insert(key.clone(), writer);
         }
         self.writers[key].send_if_modified(|current| {
@@ -96,6 +115,7 @@ fn spawn_writer(
     client: kube::Client,
     leadership: Leadership,
     key: RevisionKey,
+    events: Option<(EventRecorder, ObjectReference)>,
 ) -> watch::Sender<Wanted> {
     let (tx, mut rx) = watch::channel(Wanted::default());
     tokio::spawn(async move {
@@ -109,6 +129,10 @@ fn spawn_writer(
                     return;
                 }
                 if write(&api, &name, &revision, wanted).await {
+                    let event = wanted.scale.and_then(|to| scale_event(wanted.from, to));
+                    if let (Some((reason, message)), Some((recorder, about))) = (event, &events) {
+                        recorder.record(about.clone(), EventType::Normal, reason, message);
+                    }
                     break;
                 }
                 // Failed: again shortly, or at once with a newer decision.

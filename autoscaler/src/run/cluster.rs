@@ -18,10 +18,11 @@ use controller::revision_lifecycle;
 use crds::Revision;
 use futures::{Stream, StreamExt, stream};
 use k8s_openapi::api::apps::v1::Deployment;
-use kube::ResourceExt;
+use k8s_openapi::api::core::v1::ObjectReference;
 use kube::api::Api;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Resource, ResourceExt};
 
 use super::config_source::AutoscalerConfigSource;
 use super::revision_state::{Replicas, RevisionInputs};
@@ -146,6 +147,13 @@ impl Cluster {
                 r.labels().get(ROUTING_STATE_LABEL).map(String::as_str)
                     != Some(revision_lifecycle::RESERVE)
             })
+    }
+
+    /// A reference to the revision, for the events about it.
+    pub(crate) fn revision_ref(&self, key: &RevisionKey) -> Option<ObjectReference> {
+        self.revisions
+            .get(&ObjectRef::new(&key.name).within(&key.namespace))
+            .map(|r| r.object_ref(&()))
     }
 
     fn deployment(&self, key: &RevisionKey) -> Option<Arc<Deployment>> {

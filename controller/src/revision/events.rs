@@ -77,7 +77,10 @@ mod tests {
         let ready = status("True", "", "");
         let events = status_events(Some(&unknown), &ready);
         assert_eq!(events.len(), 1);
-        assert_eq!((events[0].0, events[0].1), (EventType::Normal, REVISION_READY));
+        assert_eq!(
+            (events[0].0, events[0].1),
+            (EventType::Normal, REVISION_READY)
+        );
         assert_eq!(status_events(None, &ready).len(), 1);
         assert!(status_events(Some(&ready), &ready).is_empty());
         assert!(status_events(None, &unknown).is_empty());
@@ -85,7 +88,11 @@ mod tests {
 
     #[test]
     fn a_failure_warns_with_its_reason_once() {
-        let failed = status("False", "ExitCode1", "container user-container exited with code 1: boom");
+        let failed = status(
+            "False",
+            "ExitCode1",
+            "container user-container exited with code 1: boom",
+        );
         let events = status_events(Some(&status("Unknown", "Deploying", "")), &failed);
         assert_eq!(
             events,
@@ -96,8 +103,19 @@ mod tests {
                     .to_owned()
             )]
         );
-        assert!(status_events(Some(&failed), &failed).is_empty(), "no repeat");
-        let other = status("False", "ExitCode2", "container user-container exited with code 2");
-        assert_eq!(status_events(Some(&failed), &other).len(), 1, "a new failure is news");
+        assert!(
+            status_events(Some(&failed), &failed).is_empty(),
+            "no repeat"
+        );
+        let other = status(
+            "False",
+            "ExitCode2",
+            "container user-container exited with code 2",
+        );
+        assert_eq!(
+            status_events(Some(&failed), &other).len(),
+            1,
+            "a new failure is news"
+        );
     }
 }

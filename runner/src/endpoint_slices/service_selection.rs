@@ -112,8 +112,14 @@ mod tests {
     #[test]
     fn a_selector_selects_pods_carrying_all_its_labels() {
         let s = service(Some(serde_json::json!({"app": "a", "tier": "web"})));
-        assert!(selects(&s, &labels(&[("app", "a"), ("tier", "web"), ("x", "y")])));
-        assert!(!selects(&s, &labels(&[("app", "a")])), "every pair must match");
+        assert!(selects(
+            &s,
+            &labels(&[("app", "a"), ("tier", "web"), ("x", "y")])
+        ));
+        assert!(
+            !selects(&s, &labels(&[("app", "a")])),
+            "every pair must match"
+        );
         assert!(!selects(&s, &labels(&[("app", "a"), ("tier", "db")])));
     }
 

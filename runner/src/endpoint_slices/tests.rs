@@ -39,18 +39,30 @@ fn ready() -> Vec<SocketAddr> {
 #[test]
 fn one_slice_per_service_and_ready_replica_labelled_and_owned_as_kubernetes_does() {
     let d = deployment(json!([{"name": "h2c", "containerPort": 9000}]));
-    let svc = service("rev", json!([{"name": "http2", "port": 81, "targetPort": 9000}]));
+    let svc = service(
+        "rev",
+        json!([{"name": "http2", "port": 81, "targetPort": 9000}]),
+    );
     let other = service("other", json!([{"port": 9000}]));
     let slices = desired_slices(&d, &[svc, other], &ready());
-    let names: Vec<&str> = slices.iter().filter_map(|s| s.metadata.name.as_deref()).collect();
+    let names: Vec<&str> = slices
+        .iter()
+        .filter_map(|s| s.metadata.name.as_deref())
+        .collect();
     assert_eq!(names, ["rev-4001", "rev-4002", "other-4001", "other-4002"]);
 
     let s = &slices[0];
     let labels = s.metadata.labels.as_ref().unwrap();
     assert_eq!(labels["team"], "blue", "the Service's labels are copied");
-    assert_eq!(labels[SERVICE_NAME], "rev", "but not over the reserved ones");
+    assert_eq!(
+        labels[SERVICE_NAME], "rev",
+        "but not over the reserved ones"
+    );
     assert_eq!(labels[MANAGED_BY], RUNNER);
-    assert!(!labels.contains_key("app"), "pod labels are not slice labels");
+    assert!(
+        !labels.contains_key("app"),
+        "pod labels are not slice labels"
+    );
     let owner = &s.metadata.owner_references.as_ref().unwrap()[0];
     assert_eq!(
         (owner.kind.as_str(), owner.uid.as_str(), owner.controller),
@@ -76,14 +88,24 @@ fn target_ports_resolve_against_the_container_port() {
             .first()
             .map(|s| s.ports.clone().unwrap_or_default().len())
     };
-    assert_eq!(port_of(json!([{"port": 80, "targetPort": "user-port"}])), Some(1));
-    assert_eq!(port_of(json!([{"port": 8080}])), Some(1), "targetPort defaults to port");
+    assert_eq!(
+        port_of(json!([{"port": 80, "targetPort": "user-port"}])),
+        Some(1)
+    );
+    assert_eq!(
+        port_of(json!([{"port": 8080}])),
+        Some(1),
+        "targetPort defaults to port"
+    );
     assert_eq!(
         port_of(json!([{"port": 80, "targetPort": 8080}, {"name": "m", "port": 9090}])),
         Some(1),
         "a port the replica does not serve is left out"
     );
-    assert_eq!(port_of(json!([{"port": 80, "targetPort": "metrics"}])), None);
+    assert_eq!(
+        port_of(json!([{"port": 80, "targetPort": "metrics"}])),
+        None
+    );
     assert_eq!(port_of(json!([])), None, "no port reaches it: no slice");
 }
 
