@@ -235,7 +235,13 @@ async fn the_api_refuses_a_lease_update_from_a_stale_read_and_watches_leases() {
     );
     let spec = lease(&api).await;
     assert_eq!(spec.holder_identity.as_deref(), Some("b"));
-    match events.next().await {
+    let event = loop {
+        match events.next().await {
+            Some(Ok(WatchEvent::Bookmark(_))) => {}
+            other => break other,
+        }
+    };
+    match event {
         Some(Ok(WatchEvent::Modified(lease))) => {
             assert_eq!(lease.spec.unwrap().holder_identity.as_deref(), Some("b"));
         }

@@ -2,12 +2,25 @@
 //! loopback proxy in front of it that can be cut (so one candidate loses the API while
 //! the other keeps it), and a monitor that records every leadership change of a set of
 //! candidates and fails the moment two lead at once.
+//!
+//! On paused time, tokio advances the clock whenever the runtime has nothing to run,
+//! including while a request waits for the API server's storage thread, which is not
+//! the runtime's: a renewal would seem to take seconds. So the tests' clients hold the
+//! clock still while a request waits for its response (as if the API answered at once)
+//! — for at most [`HOLD`] of real time, so a request that hangs (a cut proxy) lets the
+//! clock run again and its timeout fire.
 
 #![allow(dead_code)]
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
+
+use http::{Request, Response};
+use kube::client::Body;
 
 use leader_election::{ElectionConfig, LeaderElector, Leadership};
 use tokio::net::{TcpListener, TcpStream};
@@ -45,9 +58,46 @@ impl Api {
     }
 }
 
+/// A client of the API at `addr` whose requests hold the paused clock (see above).
 pub(crate) fn client_for(addr: SocketAddr) -> kube::Client {
     let config = kube::Config::new(format!("http://{addr}").parse().unwrap());
-    kube::Client::try_from(config).unwrap()
+    kube::Client::new(
+        HoldClock(kube::Client::try_from(config).unwrap()),
+        "default",
+    )
+}
+
+/// The longest real time one request holds the clock.
+pub(crate) const HOLD: Duration = Duration::from_secs(2);
+
+#[derive(Clone)]
+struct HoldClock(kube::Client);
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl tower_service::Service<Request<Body>> for HoldClock {
+    type Response = Response<Body>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let client = self.0.clone();
+        Box::pin(async move {
+            // A running blocking task keeps a paused current-thread runtime from
+            // advancing its clock; this one runs until the response (or HOLD) comes.
+            let (done, held) = std::sync::mpsc::channel::<()>();
+            tokio::task::spawn_blocking(move || {
+                let _ = held.recv_timeout(HOLD);
+            });
+            let response = client.send(request).await;
+            drop(done);
+            response.map_err(BoxError::from)
+        })
+    }
 }
 
 /// client-go's default timings.
