@@ -13,9 +13,9 @@ use std::time::Duration;
 use fixture::{fixture_script, get, pids_in, wait_dead};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
-use k8s_openapi::api::core::v1::Service;
 use kube_support::{
     Cluster, Runner, cluster, condition, create, create_deployment, create_service, deployment,
     eventually, get_deployment, ports, ready_and_slices, service_for, slices, start_runner,
@@ -357,7 +357,13 @@ async fn slices_follow_the_services_selecting_the_pods() {
     })
     .await;
     let all: Api<EndpointSlice> = Api::default_namespaced(c.client.clone());
-    assert!(all.list(&Default::default()).await.unwrap().items.is_empty());
+    assert!(
+        all.list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
 
     create_service(&c.client, &service_for(&d)).await;
     let mut second = service_for(&d);
