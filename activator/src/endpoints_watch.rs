@@ -29,7 +29,8 @@ pub(crate) async fn run(
         Api::<EndpointSlice>::all(client),
         watcher::Config::default().labels(REVISION_SLICES),
     )
-    .default_backoff();
+    .default_backoff()
+    .modify(|o| o.metadata.managed_fields = None); // what a cache holds: nobody reads managedFields
     let mut events = std::pin::pin!(reflector::reflector(cache, events));
     while let Some(event) = events.next().await {
         match event {

@@ -16,7 +16,8 @@ use crate::registry::Registry;
 /// Watches until the stream ends (it retries by itself, so: until dropped).
 pub(crate) async fn run(client: kube::Client, cache: Writer<Revision>, registry: Arc<Registry>) {
     let events = watcher::watcher(Api::<Revision>::all(client), watcher::Config::default())
-        .default_backoff();
+        .default_backoff()
+        .modify(|o| o.metadata.managed_fields = None); // what a cache holds: nobody reads managedFields
     let mut events = std::pin::pin!(reflector::reflector(cache, events));
     while let Some(event) = events.next().await {
         match event {

@@ -72,6 +72,7 @@ pub async fn run(ctx: Arc<Context>) {
         watcher::Config::default().labels(REVISION_SLICES),
     )
     .default_backoff()
+    .modify(|o| o.metadata.managed_fields = None) // what a cache holds: nobody reads managedFields
     .reflect(slice_writer)
     .map(|event| event.map(|e| touched(&e, slice_revision)));
     let revision_events = watch(
@@ -79,6 +80,7 @@ pub async fn run(ctx: Arc<Context>) {
         watcher::Config::default(),
     )
     .default_backoff()
+    .modify(|o| o.metadata.managed_fields = None) // what a cache holds: nobody reads managedFields
     .reflect(revision_writer)
     .map(|event| event.map(|e| touched(&e, some_revision_key)))
     .boxed();
@@ -87,6 +89,7 @@ pub async fn run(ctx: Arc<Context>) {
         watcher::Config::default().labels(REVISION_LABEL),
     )
     .default_backoff()
+    .modify(|o| o.metadata.managed_fields = None) // what a cache holds: nobody reads managedFields
     .reflect(deployment_writer)
     .map(|event| event.map(|e| touched(&e, deployment_revision)))
     .boxed();
@@ -96,6 +99,7 @@ pub async fn run(ctx: Arc<Context>) {
         watcher::Config::default().labels(&format!("{SERVICE_NAME_LABEL}={ACTIVATOR_SERVICE}")),
     )
     .default_backoff()
+    .modify(|o| o.metadata.managed_fields = None) // what a cache holds: nobody reads managedFields
     .reflect(activator_writer)
     .map(|event| {
         event.map(|e| match touched(&e, |_| None) {

@@ -55,6 +55,7 @@ pub async fn run(ctx: Arc<Context>) {
             watcher::Config::default(),
         )
         .default_backoff()
+        .modify(|o| o.metadata.managed_fields = None) // what a cache holds: nobody reads managedFields
         .reflect(revision_writer)
         .map(|_| ())
         .boxed(),
@@ -63,6 +64,7 @@ pub async fn run(ctx: Arc<Context>) {
             watcher::Config::default(),
         )
         .default_backoff()
+        .modify(|o| o.metadata.managed_fields = None) // what a cache holds: nobody reads managedFields
         .reflect(route_writer)
         .map(|_| ())
         .boxed(),
@@ -71,6 +73,7 @@ pub async fn run(ctx: Arc<Context>) {
             watcher::Config::default(),
         )
         .default_backoff()
+        .modify(|o| o.metadata.managed_fields = None) // what a cache holds: nobody reads managedFields
         .reflect(configuration_writer)
         .map(|_| ())
         .boxed(),

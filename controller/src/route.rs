@@ -53,6 +53,7 @@ pub async fn run(ctx: Arc<Context>) {
         watcher::Config::default(),
     )
     .default_backoff()
+    .modify(|o| o.metadata.managed_fields = None) // what a cache holds: nobody reads managedFields
     .reflect(routes_writer)
     .inspect_ok(move |event| deletions.observe(event))
     .applied_objects();
@@ -61,6 +62,7 @@ pub async fn run(ctx: Arc<Context>) {
         watcher::Config::default(),
     )
     .default_backoff()
+    .modify(|o| o.metadata.managed_fields = None) // what a cache holds: nobody reads managedFields
     .reflect(configurations_writer)
     .touched_objects();
     let revision_events = watcher(
@@ -68,6 +70,7 @@ pub async fn run(ctx: Arc<Context>) {
         watcher::Config::default(),
     )
     .default_backoff()
+    .modify(|o| o.metadata.managed_fields = None) // what a cache holds: nobody reads managedFields
     .reflect(revisions_writer)
     .touched_objects();
 

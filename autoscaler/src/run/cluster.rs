@@ -71,6 +71,7 @@ impl Cluster {
             watcher::Config::default(),
         )
         .default_backoff()
+        .modify(|o| o.metadata.managed_fields = None) // what a cache holds: nobody reads managedFields
         .reflect(revision_writer)
         .map(|_| ())
         .boxed();
@@ -79,6 +80,7 @@ impl Cluster {
             watcher::Config::default().labels(REVISION_LABEL),
         )
         .default_backoff()
+        .modify(|o| o.metadata.managed_fields = None) // what a cache holds: nobody reads managedFields
         .reflect(deployment_writer)
         .map(|_| ())
         .boxed();

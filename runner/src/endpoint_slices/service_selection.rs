@@ -38,6 +38,7 @@ impl Services {
         let task = async move {
             let events = watcher(Api::<Service>::all(client), watcher::Config::default())
                 .default_backoff()
+                .modify(|o| o.metadata.managed_fields = None) // what a cache holds: nobody reads managedFields
                 .reflect(writer);
             let mut events = std::pin::pin!(events);
             while let Some(event) = events.next().await {
