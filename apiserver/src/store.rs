@@ -10,6 +10,7 @@
 //! ([`Store::durable`], or [`Store::transact`] which waits), so an acknowledged write
 //! survives `kill -9`. Readers see committed objects only and never wait for the disk.
 
+mod compact;
 mod event_log;
 mod txn;
 mod writer;
@@ -23,6 +24,7 @@ use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde_json::Value;
 use tokio::sync::broadcast;
 
+use compact::{Json, parse};
 use event_log::EventLog;
 pub use txn::Txn;
 use txn::{Change, Write};
@@ -86,7 +88,7 @@ pub fn object_key(prefix: &str, namespace: &str, name: &str) -> String {
 
 #[derive(Debug, Default)]
 struct State {
-    objects: BTreeMap<String, Arc<Value>>,
+    objects: BTreeMap<String, Json>,
     /// The last committed resourceVersion.
     rv: u64,
     log: EventLog,
@@ -142,9 +144,12 @@ impl Store {
         let objects = tx.open_table(OBJECTS).map_err(db_err)?;
         for row in objects.iter().map_err(db_err)? {
             let (k, v) = row.map_err(db_err)?;
-            let value: Value = serde_json::from_slice(v.value())
+            // Check it is JSON without building it: reads parse what they return.
+            serde_json::from_slice::<serde::de::IgnoredAny>(v.value())
                 .map_err(|e| StoreError::Corrupt(k.value().to_string(), e))?;
-            state.objects.insert(k.value().to_string(), Arc::new(value));
+            state
+                .objects
+                .insert(k.value().to_string(), Json::from(v.value()));
         }
         let meta = tx.open_table(META).map_err(db_err)?;
         state.rv = meta.get(RV_KEY).map_err(db_err)?.map_or(0, |v| v.value());
@@ -189,7 +194,8 @@ impl Store {
     }
 
     pub fn get(&self, key: &str) -> Option<Arc<Value>> {
-        self.shared.state.read().objects.get(key).cloned()
+        let state = self.shared.state.read();
+        state.objects.get(key).map(|json| parse(key, json))
     }
 
     /// Objects whose key starts with `key_prefix`, in key order, with the current
@@ -200,7 +206,7 @@ impl Store {
             .objects
             .range(key_prefix.to_string()..)
             .take_while(|(k, _)| k.starts_with(key_prefix))
-            .map(|(_, v)| v.clone())
+            .map(|(k, json)| parse(k, json))
             .collect();
         (items, state.rv)
     }
@@ -219,7 +225,7 @@ impl Store {
                 .objects
                 .range(snapshot_prefix.to_string()..)
                 .take_while(|(k, _)| k.starts_with(snapshot_prefix))
-                .map(|(_, v)| v.clone())
+                .map(|(k, json)| parse(k, json))
                 .collect();
             return Ok(Subscription {
                 replay: Vec::new(),
@@ -355,8 +361,8 @@ impl Shared {
     }
 
     /// Apply a committed batch to memory and send its events, in order.
-    /// `sizes` are the changes' objects as JSON, in bytes (0 for a deletion).
-    fn publish(&self, batch: Vec<Change>, sizes: &[usize], rv: u64) {
+    /// `stored` are the changes' objects as the JSON just persisted (None for a deletion).
+    fn publish(&self, batch: Vec<Change>, stored: Vec<Option<Json>>, rv: u64) {
         // Lock order: staging, then state (as in `Store::stage`).
         let mut staging = self.staging.lock();
         let mut state = self.state.write();
@@ -367,17 +373,19 @@ impl Shared {
                 rv: change_rv,
                 write,
             },
-            &size,
-        ) in batch.into_iter().zip(sizes)
+            json,
+        ) in batch.into_iter().zip(stored)
         {
             if staging.overlay.get(&key).is_some_and(|c| c.rv == change_rv) {
                 staging.overlay.remove(&key);
             }
             let (prefix, namespace) = split_key(&key);
-            let previous = state.objects.get(&key).cloned();
+            let previous = state.objects.get(&key).map(|json| parse(&key, json));
             let (event, size) = match write {
                 Write::Put(obj) => {
-                    state.objects.insert(key, obj.clone());
+                    let json = json.unwrap_or_default();
+                    let size = json.len();
+                    state.objects.insert(key, json);
                     let event = WatchEvent {
                         kind: if previous.is_some() {
                             EventType::Modified
@@ -395,7 +403,7 @@ impl Shared {
                 Write::Delete(event_rv) => {
                     state.objects.remove(&key);
                     let Some(last) = previous else { continue };
-                    let mut last = (*last).clone();
+                    let mut last = Arc::unwrap_or_clone(last);
                     set_resource_version(&mut last, event_rv);
                     let size = json_len(&last);
                     let event = WatchEvent {

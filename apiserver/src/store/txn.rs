@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{State, set_resource_version};
+use super::{State, parse, set_resource_version};
 
 /// One pending change to one key.
 #[derive(Clone, Debug)]
@@ -49,31 +49,31 @@ impl Txn<'_> {
     pub fn get(&self, key: &str) -> Option<Arc<Value>> {
         match self.pending.get(key).or_else(|| self.overlay.get(key)) {
             Some(c) => c.write.object().cloned(),
-            None => self.state.objects.get(key).cloned(),
+            None => self.state.objects.get(key).map(|json| parse(key, json)),
         }
     }
 
     /// Every object (pending and staged writes applied) whose key starts with
     /// `key_prefix`.
     pub fn scan(&self, key_prefix: &str) -> Vec<(String, Arc<Value>)> {
-        let mut merged: BTreeMap<&str, Option<&Arc<Value>>> = self
+        let mut merged: BTreeMap<&str, Option<Arc<Value>>> = self
             .state
             .objects
             .range(key_prefix.to_string()..)
             .take_while(|(k, _)| k.starts_with(key_prefix))
-            .map(|(k, v)| (k.as_str(), Some(v)))
+            .map(|(k, json)| (k.as_str(), Some(parse(k, json))))
             .collect();
         for layer in [self.overlay, &self.pending] {
             for (k, c) in layer
                 .range(key_prefix.to_string()..)
                 .take_while(|(k, _)| k.starts_with(key_prefix))
             {
-                merged.insert(k.as_str(), c.write.object());
+                merged.insert(k.as_str(), c.write.object().cloned());
             }
         }
         merged
             .into_iter()
-            .filter_map(|(k, v)| v.map(|v| (k.to_string(), v.clone())))
+            .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
             .collect()
     }
 

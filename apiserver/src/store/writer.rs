@@ -14,7 +14,7 @@ use parking_lot::{Condvar, Mutex};
 use tokio::sync::watch;
 
 use super::txn::{Change, Write};
-use super::{META, OBJECTS, RV_KEY, Shared, StoreError, db_err};
+use super::{Json, META, OBJECTS, RV_KEY, Shared, StoreError, db_err};
 
 /// How often an idle writer thread trims the event log.
 const IDLE_TRIM: Duration = Duration::from_secs(1);
@@ -105,9 +105,9 @@ pub(super) fn run(shared: &Arc<Shared>) {
             (std::mem::take(&mut staging.queue), staging.rv)
         };
         match persist(&shared.db, &batch, rv) {
-            Ok(sizes) => {
+            Ok(stored) => {
                 shared.progress.commits.fetch_add(1, Ordering::Relaxed);
-                shared.publish(batch, &sizes, rv);
+                shared.publish(batch, stored, rv);
                 shared.progress.advance(rv, None);
             }
             Err(error) => fail(shared, &error),
@@ -115,24 +115,28 @@ pub(super) fn run(shared: &Arc<Shared>) {
     }
 }
 
-/// One redb transaction, one fsync, for every change of the batch; returns the size of
-/// each change's JSON (0 for a deletion).
-fn persist(db: &redb::Database, batch: &[Change], rv: u64) -> Result<Vec<usize>, StoreError> {
+/// One redb transaction, one fsync, for every change of the batch; returns each
+/// change's JSON as stored (None for a deletion), which memory keeps too.
+fn persist(
+    db: &redb::Database,
+    batch: &[Change],
+    rv: u64,
+) -> Result<Vec<Option<Json>>, StoreError> {
     let tx = db.begin_write().map_err(db_err)?;
-    let mut sizes = Vec::with_capacity(batch.len());
+    let mut stored = Vec::with_capacity(batch.len());
     {
         let mut objects = tx.open_table(OBJECTS).map_err(db_err)?;
         for change in batch {
             match &change.write {
                 Write::Put(v) => {
-                    let bytes = serde_json::to_vec(&**v).map_err(db_err)?;
-                    sizes.push(bytes.len());
+                    let bytes = Json::from(serde_json::to_vec(&**v).map_err(db_err)?);
                     objects
-                        .insert(change.key.as_str(), bytes.as_slice())
+                        .insert(change.key.as_str(), &*bytes)
                         .map_err(db_err)?;
+                    stored.push(Some(bytes));
                 }
                 Write::Delete(_) => {
-                    sizes.push(0);
+                    stored.push(None);
                     objects.remove(change.key.as_str()).map_err(db_err)?;
                 }
             }
@@ -141,7 +145,7 @@ fn persist(db: &redb::Database, batch: &[Change], rv: u64) -> Result<Vec<usize>,
         meta.insert(RV_KEY, rv).map_err(db_err)?;
     }
     tx.commit().map_err(db_err)?;
-    Ok(sizes)
+    Ok(stored)
 }
 
 /// A batch that did not commit fails, and with it everything staged since (computed on
