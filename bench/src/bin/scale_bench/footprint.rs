@@ -110,7 +110,7 @@ pub(crate) async fn footprint(
         }
     });
 
-    let ready = tokio::spawn(wait_all_ready(api.clone(), count));
+    let ready = tokio::spawn(wait_all_ready(api.clone(), count, pid));
     let started = Instant::now();
     let python = std::fs::canonicalize("examples/hello.py");
     let manifests = (0..count).map(|i| manifest(i, flavour, hello, python.as_deref().ok()));
@@ -215,12 +215,26 @@ fn is_ready(svc: &DynamicObject) -> bool {
 }
 
 /// Returns once `count` Services are Ready (a watch, not a poll: listing 10,000 Services
-/// every second would itself weigh on the server being measured).
-async fn wait_all_ready(api: Api<DynamicObject>, count: usize) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(3600);
+/// every second would itself weigh on the server being measured); prints progress with
+/// fnmesh's memory every 30 s, so a run cut short still tells something.
+async fn wait_all_ready(api: Api<DynamicObject>, count: usize, pid: u32) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(3600);
     let mut stream = watcher(api, watcher::Config::default()).boxed();
     let mut ready = HashSet::new();
+    let mut next_report = started + Duration::from_secs(30);
     loop {
+        if Instant::now() >= next_report {
+            next_report += Duration::from_secs(30);
+            let s = sample(pid)?;
+            println!(
+                "  {:4.0} s: {}/{count} Ready, RSS {:.1} MiB, threads {}",
+                started.elapsed().as_secs_f64(),
+                ready.len(),
+                mib(s.rss),
+                s.threads
+            );
+        }
         let event = tokio::time::timeout_at(deadline.into(), stream.try_next())
             .await
             .context("Services not all Ready within an hour")??;
