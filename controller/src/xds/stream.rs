@@ -51,6 +51,9 @@ struct TypeState {
     /// A request (first one, or changed names) expects an answer even if nothing
     /// changed.
     must_respond: bool,
+    /// The client holds nothing of this type on this stream yet (its request had no
+    /// nonce), so the answer must carry everything.
+    fresh: bool,
     sent: Option<Sent>,
     acked: Option<Sent>,
 }
@@ -118,8 +121,9 @@ impl AdsStream {
         };
         let state = &mut self.types[kind.index()];
         if request.response_nonce.is_empty() {
-            // A new subscription (or the client reconnected): always answer it.
+            // A new subscription (or the client reconnected): always answer it, in full.
             state.must_respond = true;
+            state.fresh = true;
         } else {
             let Some(sent) = state
                 .sent
@@ -171,13 +175,15 @@ impl AdsStream {
                 .sent
                 .as_ref()
                 .is_none_or(|s| !s.same_resources(&desired));
-            if state.must_respond {
-                out.push(self.send(kind, desired, None));
-            } else if changed {
-                let only = (kind == ResourceType::Endpoint)
-                    .then(|| changed_assignments(state.sent.as_ref(), &desired));
-                out.push(self.send(kind, desired, only));
+            if !(changed || state.must_respond) {
+                continue;
             }
+            // EDS: a client that holds assignments gets just the new and changed ones
+            // (for changed names too: it keeps the others); never an empty answer.
+            let only = (kind == ResourceType::Endpoint && !state.fresh)
+                .then(|| changed_assignments(state.sent.as_ref(), &desired))
+                .filter(|only| !only.is_empty());
+            out.push(self.send(kind, desired, only));
         }
         out
     }
@@ -203,6 +209,7 @@ impl AdsStream {
         tracing::debug!(node = %self.node_id, %kind, version = %sent.version, count = sent.names.len(), "push");
         let state = &mut self.types[kind.index()];
         state.must_respond = false;
+        state.fresh = false;
         state.sent = Some(sent);
         response
     }

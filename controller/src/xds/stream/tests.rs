@@ -329,3 +329,20 @@ fn an_endpoint_change_pushes_only_that_revisions_assignment() {
     );
     assert!(envoy.stream.push().is_empty());
 }
+
+#[test]
+fn a_new_revision_pushes_only_its_own_assignment() {
+    let mut envoy = FakeEnvoy::connect(snapshot(1, &["a", "b"], &[("a", 100)]));
+    let start = envoy.log.len();
+    envoy.update(snapshot(2, &["a", "b", "c"], &[("a", 100)]));
+    let eds: Vec<_> = envoy.log[start..]
+        .iter()
+        .filter(|(k, _)| *k == ResourceType::Endpoint)
+        .collect();
+    assert_eq!(
+        eds,
+        [&(ResourceType::Endpoint, vec!["default/c".to_owned()])],
+        "{:?}",
+        envoy.log
+    );
+}
