@@ -380,11 +380,13 @@ impl Shared {
                 staging.overlay.remove(&key);
             }
             let (prefix, namespace) = split_key(&key);
+            let previous_json = state.objects.get(&key).map_or(0, |json| json.len());
             let previous = state.objects.get(&key).map(|json| parse(&key, json));
             let (event, size) = match write {
                 Write::Put(obj) => {
                     let json = json.unwrap_or_default();
-                    let size = json.len();
+                    // The event holds both versions, each parsed on its own.
+                    let size = json.len() + previous_json;
                     state.objects.insert(key, json);
                     let event = WatchEvent {
                         kind: if previous.is_some() {
