@@ -12,6 +12,7 @@
 
 pub mod admission;
 pub mod api;
+pub mod auth;
 pub mod delete;
 pub mod discovery;
 pub mod field_manager;

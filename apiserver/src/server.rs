@@ -1,5 +1,6 @@
-//! The HTTP server: listener, bearer-token check, body limits, and dispatch of each
-//! request to discovery, OpenAPI or the resource handlers.
+//! The HTTP server: listener, authentication and authorisation (see [`crate::auth`]),
+//! body limits, and dispatch of each request to discovery, OpenAPI or the resource
+//! handlers.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -17,6 +18,7 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 
 use crate::api::Api;
+use crate::auth::{self, Authenticator, Scoped};
 use crate::path::{self, Endpoint};
 use crate::status::ApiError;
 use crate::{discovery, handlers, openapi};
@@ -30,8 +32,12 @@ pub type Body = BoxBody<Bytes, Infallible>;
 pub struct ServerConfig {
     pub data_dir: PathBuf,
     pub addr: SocketAddr,
-    /// Required as `Authorization: Bearer <token>` when set.
+    /// The admin token, required as `Authorization: Bearer <token>` when set. It
+    /// must be set off loopback and with a token file ([`auth::requires_token`]).
     pub token: Option<String>,
+    /// `--token-auth-file`: more tokens, each naming a user and optionally the
+    /// namespaces it may touch.
+    pub token_auth_file: Option<PathBuf>,
 }
 
 /// A bound, not yet serving, API server.
@@ -40,7 +46,7 @@ pub struct ApiServer {
     api: Arc<Api>,
     listener: TcpListener,
     addr: SocketAddr,
-    token: Option<String>,
+    auth: Authenticator,
     /// HTTPS whenever a token is required (clients do not send tokens in the clear).
     tls: Option<crate::tls::ServerTls>,
 }
@@ -55,10 +61,18 @@ pub enum StartError {
     Bind(SocketAddr, std::io::Error),
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    #[error(transparent)]
+    Auth(#[from] auth::AuthConfigError),
 }
 
 impl ApiServer {
     pub async fn bind(config: &ServerConfig) -> Result<Self, StartError> {
+        // Every auth mistake fails here, before anything is created or bound.
+        let token_file = match &config.token_auth_file {
+            Some(path) => Some(auth::load_token_file(path).map_err(auth::AuthConfigError::from)?),
+            None => None,
+        };
+        let auth = Authenticator::new(config.addr, config.token.clone(), token_file)?;
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| StartError::DataDir(config.data_dir.clone(), e))?;
         let db = config.data_dir.join("fnmesh.redb");
@@ -71,15 +85,16 @@ impl ApiServer {
         let addr = listener
             .local_addr()
             .map_err(|e| StartError::Bind(config.addr, e))?;
-        let tls = match &config.token {
-            Some(_) => Some(crate::tls::load_or_create(&config.data_dir, addr)?),
-            None => None,
+        let tls = if auth.requires_token() {
+            Some(crate::tls::load_or_create(&config.data_dir, addr)?)
+        } else {
+            None
         };
         Ok(Self {
             api: Arc::new(api),
             listener,
             addr,
-            token: config.token.clone(),
+            auth,
             tls,
         })
     }
@@ -91,6 +106,7 @@ impl ApiServer {
             data_dir: data_dir.to_path_buf(),
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             token: None,
+            token_auth_file: None,
         })
         .await?;
         let addr = server.local_addr();
@@ -123,7 +139,7 @@ impl ApiServer {
         let ctx = Arc::new(Ctx {
             api: self.api,
             addr: self.addr,
-            token: self.token,
+            auth: self.auth,
         });
         tokio::pin!(shutdown);
         loop {
@@ -172,7 +188,7 @@ impl ApiServer {
 pub(crate) struct Ctx {
     pub(crate) api: Arc<Api>,
     pub(crate) addr: SocketAddr,
-    token: Option<String>,
+    auth: Authenticator,
 }
 
 pub fn full(bytes: impl Into<Bytes>) -> Body {
@@ -195,23 +211,28 @@ pub fn error_response(e: &ApiError) -> Response<Body> {
 }
 
 async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Response<Body> {
-    match route(&ctx, req).await {
+    let Some(user) = ctx.auth.authenticate(req.headers()) else {
+        return status_response(StatusCode::UNAUTHORIZED, auth::UNAUTHORIZED);
+    };
+    let scoped = match auth::authorize(&user, req.method(), req.uri().path(), req.uri().query()) {
+        Ok(scoped) => scoped,
+        Err(forbidden) => return status_response(StatusCode::FORBIDDEN, forbidden),
+    };
+    match route(&ctx, req, scoped.as_ref()).await {
         Ok(resp) => resp,
         Err(e) => error_response(&e),
     }
 }
 
-fn authorized(ctx: &Ctx, req: &Request<Incoming>) -> bool {
-    let Some(token) = &ctx.token else { return true };
-    req.headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|t| constant_time_eq(t.as_bytes(), token.as_bytes()))
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// A `Status` body rendered by [`auth`], byte for byte as Kubernetes writes it.
+fn status_response(code: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
+    let mut resp = Response::new(full(body));
+    *resp.status_mut() = code;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    resp
 }
 
 /// Read the whole body, refusing more than [`MAX_BODY_BYTES`].
@@ -225,12 +246,11 @@ pub async fn read_body(body: Incoming) -> Result<Bytes, ApiError> {
     }
 }
 
-async fn route(ctx: &Arc<Ctx>, req: Request<Incoming>) -> Result<Response<Body>, ApiError> {
-    if !authorized(ctx, &req) {
-        return Err(ApiError::Unauthorized {
-            message: "Unauthorized".into(),
-        });
-    }
+async fn route(
+    ctx: &Arc<Ctx>,
+    req: Request<Incoming>,
+    scoped: Option<&Scoped>,
+) -> Result<Response<Body>, ApiError> {
     let too_big = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -263,6 +283,11 @@ async fn route(ctx: &Arc<Ctx>, req: Request<Incoming>) -> Result<Response<Body>,
         group: String::new(),
     };
     let read_only = |m: &Method| m == Method::GET || m == Method::HEAD;
+    if let (Endpoint::Resource(rp), Some(scoped)) = (&endpoint, scoped)
+        && !scoped.allows(rp)
+    {
+        return Ok(status_response(StatusCode::FORBIDDEN, scoped.forbidden()));
+    }
     match endpoint {
         Endpoint::Resource(rp) if rp.subresource.as_deref() == Some("log") => {
             crate::pod_log::serve(&ctx.api, &rp, req).await

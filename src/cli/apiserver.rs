@@ -19,31 +19,51 @@ pub(crate) struct ApiServerArgs {
     /// written into the kubeconfig.
     #[arg(long, env = "FNMESH_API_ADDR", default_value = "127.0.0.1:6443")]
     pub(crate) api_addr: SocketAddr,
-    /// Bearer token clients must send (generated when the API is not on loopback).
+    #[command(flatten)]
+    pub(crate) auth: AuthArgs,
+}
+
+/// Who may use the API (`docs/security.md`); shared by `fnmesh up`.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct AuthArgs {
+    /// The admin bearer token, unrestricted and written into the kubeconfig
+    /// (generated when the API is not on loopback or a token file is given).
     #[arg(long, env = "FNMESH_TOKEN")]
     pub(crate) token: Option<String>,
+    /// More tokens, in kube-apiserver's static token file format
+    /// (`token,user,uid,"group1,group2"`) plus an optional fifth column of the
+    /// namespaces the token may touch (`"team-a,team-b"`). With it every request
+    /// needs a token, on loopback too.
+    #[arg(long, env = "FNMESH_TOKEN_AUTH_FILE", value_name = "FILE")]
+    pub(crate) token_auth_file: Option<PathBuf>,
+}
+
+impl AuthArgs {
+    /// The server config's auth part for an API on `addr`: the admin token (given,
+    /// or generated when one is required) and the token file.
+    pub(crate) fn resolve(&self, addr: SocketAddr) -> (Option<String>, Option<PathBuf>) {
+        let required = apiserver::auth::requires_token(addr, self.token_auth_file.is_some());
+        let token = match &self.token {
+            Some(t) => Some(t.clone()),
+            None if required => Some(uuid::Uuid::new_v4().simple().to_string()),
+            None => None,
+        };
+        (token, self.token_auth_file.clone())
+    }
 }
 
 pub(crate) fn run(args: ApiServerArgs) -> anyhow::Result<()> {
     component::block_on(async move {
-        let token = token_for(args.token.as_deref(), args.api_addr);
+        let (token, token_auth_file) = args.auth.resolve(args.api_addr);
         let server = ApiServer::bind(&ServerConfig {
             data_dir: args.data_dir.clone(),
             addr: args.api_addr,
             token: token.clone(),
+            token_auth_file,
         })
         .await?;
         serve_alone(server, &args.data_dir, token.as_deref()).await
     })
-}
-
-/// The token the API requires: the one given, else a fresh one off loopback.
-pub(crate) fn token_for(given: Option<&str>, addr: SocketAddr) -> Option<String> {
-    match (given, addr.ip().is_loopback()) {
-        (Some(t), _) => Some(t.to_owned()),
-        (None, true) => None,
-        (None, false) => Some(uuid::Uuid::new_v4().simple().to_string()),
-    }
 }
 
 /// Writes the kubeconfig, prints the banner and serves until SIGTERM / Ctrl-C.
@@ -63,4 +83,31 @@ pub(crate) async fn serve_alone(
     ));
     server.serve(component::shutdown_signal()).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AuthArgs;
+
+    fn resolve(addr: &str, token: Option<&str>, file: bool) -> (Option<String>, bool) {
+        let args = AuthArgs {
+            token: token.map(str::to_string),
+            token_auth_file: file.then(|| "tokens.csv".into()),
+        };
+        let (token, file) = args.resolve(addr.parse().unwrap());
+        (token, file.is_some())
+    }
+
+    #[test]
+    fn an_admin_token_is_generated_only_when_one_is_required() {
+        assert_eq!(resolve("127.0.0.1:6443", None, false), (None, false));
+        let (generated, _) = resolve("0.0.0.0:6443", None, false);
+        assert_eq!(generated.map(|t| t.len()), Some(32));
+        let (generated, with_file) = resolve("127.0.0.1:6443", None, true);
+        assert!(generated.is_some() && with_file);
+        assert_eq!(
+            resolve("0.0.0.0:6443", Some("given"), true),
+            (Some("given".into()), true)
+        );
+    }
 }

@@ -52,9 +52,8 @@ pub(crate) struct UpArgs {
     /// as `fnmesh apiserver`.
     #[arg(long)]
     api_only: bool,
-    /// Bearer token clients must send (generated when the API is not on loopback).
-    #[arg(long, env = "FNMESH_TOKEN")]
-    token: Option<String>,
+    #[command(flatten)]
+    auth: super::apiserver::AuthArgs,
 }
 
 pub(crate) fn default_data_dir() -> PathBuf {
@@ -73,12 +72,13 @@ pub(crate) fn run(args: UpArgs) -> anyhow::Result<()> {
 }
 
 async fn up(args: UpArgs) -> anyhow::Result<()> {
-    let token = super::apiserver::token_for(args.token.as_deref(), args.api_addr);
+    let (token, token_auth_file) = args.auth.resolve(args.api_addr);
     // Bind every port first: a port in use fails `up` before anything starts.
     let server = ApiServer::bind(&ServerConfig {
         data_dir: args.data_dir.clone(),
         addr: args.api_addr,
         token: token.clone(),
+        token_auth_file,
     })
     .await?;
     let api_addr = server.local_addr();
