@@ -10,6 +10,7 @@ mod crds;
 mod election;
 mod envoy_bootstrap;
 mod gateway;
+mod head_timeout;
 mod runner;
 mod up;
 

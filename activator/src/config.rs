@@ -31,7 +31,13 @@ pub struct ActivatorConfig {
     pub autoscaler: watch::Receiver<Vec<SocketAddr>>,
     /// How often every revision's concurrency is sampled and reported (Knative: 1 s).
     pub report_period: Duration,
+    /// How long a client may take to send a whole HTTP/1.1 request head, from when the
+    /// activator starts waiting for it; then the connection is closed (slowloris guard).
+    pub header_read_timeout: Duration,
 }
+
+/// hyper's default header read timeout, which the activator keeps unless told.
+pub(crate) const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The Service name Knative gives the activator; the gateway's xDS points cold
 /// revisions at its endpoints.
@@ -48,6 +54,7 @@ impl Default for ActivatorConfig {
             drain_timeout: Duration::from_secs(30),
             autoscaler: watch::channel(Vec::new()).1,
             report_period: Duration::from_secs(1),
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
         }
     }
 }

@@ -16,6 +16,7 @@ mod breaker;
 mod config;
 mod endpoints_watch;
 mod error;
+mod first_bytes;
 mod handler;
 mod hop_by_hop;
 mod metrics;

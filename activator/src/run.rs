@@ -73,7 +73,8 @@ pub async fn run(
     publish::publish(&client, &config, listening).await?;
     tracing::info!(%listening, instance = %config.instance, "activator serving");
     let handler = Arc::new(Handler::new(registry, upstreams, reports));
-    let draining = server::accept_until(listener, handler, shutdown).await;
+    let draining =
+        server::accept_until(listener, handler, config.header_read_timeout, shutdown).await;
     publish::withdraw(&client, &config).await;
     draining.finish(config.drain_timeout).await;
     Ok(())

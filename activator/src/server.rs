@@ -12,6 +12,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
+use crate::first_bytes::FirstBytesDeadline;
 use crate::handler::Handler;
 
 /// Back off briefly when accept fails (e.g. out of file descriptors) instead of
@@ -29,10 +30,15 @@ pub(crate) struct Draining {
 pub(crate) async fn accept_until(
     listener: TcpListener,
     handler: Arc<Handler>,
+    header_read_timeout: Duration,
     shutdown: impl Future<Output = ()>,
 ) -> Draining {
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new());
+    // A head trickled byte by byte (slowloris) is cut after `header_read_timeout`.
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout.max(Duration::from_millis(1)));
     builder.http2().timer(TokioTimer::new());
     let connections = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -56,7 +62,10 @@ pub(crate) async fn accept_until(
             async move { Ok::<_, Infallible>(handler.handle(request).await) }
         });
         let connection = builder
-            .serve_connection(TokioIo::new(stream), service)
+            .serve_connection(
+                TokioIo::new(FirstBytesDeadline::new(stream, header_read_timeout)),
+                service,
+            )
             .into_owned();
         let connection = connections.watch(connection);
         tokio::spawn(async move {

@@ -16,6 +16,7 @@ pub mod auth;
 pub mod delete;
 pub mod discovery;
 pub mod field_manager;
+mod first_bytes;
 mod handlers;
 pub mod kubeconfig;
 pub mod names;
@@ -36,7 +37,7 @@ pub mod tls;
 pub mod watch;
 pub mod write;
 
-pub use server::{ApiServer, ServerConfig, StartError};
+pub use server::{ApiServer, DEFAULT_HEADER_READ_TIMEOUT, ServerConfig, StartError};
 
 /// What `/version` answers. The minor version follows the k8s-openapi API level we
 /// serve (`latest` = 1.37).

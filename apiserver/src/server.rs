@@ -7,24 +7,29 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited, combinators::BoxBody};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use serde_json::Value;
 use tokio::net::TcpListener;
 
 use crate::api::Api;
 use crate::auth::{self, Authenticator, Scoped};
+use crate::first_bytes::FirstBytesDeadline;
 use crate::path::{self, Endpoint};
 use crate::status::ApiError;
 use crate::{discovery, handlers, openapi};
 
 /// Requests larger than this are refused with 413, as kube-apiserver does.
 pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+
+/// How long a client may take to send a whole HTTP/1.1 request head (hyper's default).
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub type Body = BoxBody<Bytes, Infallible>;
 
@@ -38,6 +43,9 @@ pub struct ServerConfig {
     /// `--token-auth-file`: more tokens, each naming a user and optionally the
     /// namespaces it may touch.
     pub token_auth_file: Option<PathBuf>,
+    /// A connection that takes longer than this to send a request head (slowloris) is
+    /// closed; [`DEFAULT_HEADER_READ_TIMEOUT`] unless told.
+    pub header_read_timeout: Duration,
 }
 
 /// A bound, not yet serving, API server.
@@ -49,6 +57,7 @@ pub struct ApiServer {
     auth: Authenticator,
     /// HTTPS whenever a token is required (clients do not send tokens in the clear).
     tls: Option<crate::tls::ServerTls>,
+    header_read_timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +105,7 @@ impl ApiServer {
             addr,
             auth,
             tls,
+            header_read_timeout: config.header_read_timeout.max(Duration::from_millis(1)),
         })
     }
 
@@ -107,6 +117,7 @@ impl ApiServer {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             token: None,
             token_auth_file: None,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
         })
         .await?;
         let addr = server.local_addr();
@@ -156,25 +167,44 @@ impl ApiServer {
             let _ = stream.set_nodelay(true);
             let ctx = ctx.clone();
             let tls = self.tls.clone();
+            let header_read_timeout = self.header_read_timeout;
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |req| {
                     let ctx = ctx.clone();
                     async move { Ok::<_, Infallible>(handle(ctx, req).await) }
                 });
-                let builder = auto::Builder::new(TokioExecutor::new());
+                let mut builder = auto::Builder::new(TokioExecutor::new());
+                // Without a timer hyper enforces no header read timeout at all, and a
+                // head trickled byte by byte (slowloris) would hold its connection open.
+                builder
+                    .http1()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(header_read_timeout);
                 let served = match tls {
                     None => {
-                        builder
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await
+                        let io = FirstBytesDeadline::new(stream, header_read_timeout);
+                        builder.serve_connection(TokioIo::new(io), service).await
                     }
-                    Some(tls) => match tls.acceptor.accept(stream).await {
-                        Ok(s) => builder.serve_connection(TokioIo::new(s), service).await,
-                        Err(e) => {
-                            tracing::debug!(error = %e, "TLS handshake failed");
-                            return;
+                    // A handshake gets as long as a head: a client that never sends
+                    // its hello does not hold the connection open.
+                    Some(tls) => {
+                        match tokio::time::timeout(header_read_timeout, tls.acceptor.accept(stream))
+                            .await
+                        {
+                            Ok(Ok(s)) => {
+                                let io = FirstBytesDeadline::new(s, header_read_timeout);
+                                builder.serve_connection(TokioIo::new(io), service).await
+                            }
+                            Ok(Err(e)) => {
+                                tracing::debug!(error = %e, "TLS handshake failed");
+                                return;
+                            }
+                            Err(_) => {
+                                tracing::debug!("TLS handshake timed out");
+                                return;
+                            }
                         }
-                    },
+                    }
                 };
                 if let Err(e) = served {
                     tracing::debug!(error = %e, "connection ended");

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use arc_swap::{ArcSwap, Guard};
 use parking_lot::Mutex;
@@ -28,7 +29,13 @@ pub struct GatewayConfig {
     /// Plain HTTP/1.1 takes the byte-level fast path (`crate::h1`); off, hyper serves
     /// every connection.
     http1_fast_path: bool,
+    /// How long a client may take to send a whole request head (slowloris guard).
+    header_read_timeout: Duration,
 }
+
+/// How long a client may take to send a request head, from when the gateway starts
+/// waiting for it (which includes a keep-alive connection's idle time) — hyper's default.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A table plus the per-revision runtime state that goes with it, aligned by revision
 /// index.
@@ -64,7 +71,21 @@ impl GatewayConfig {
             stat_counters,
             store_lock: Mutex::new(()),
             http1_fast_path: true,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
         }
+    }
+
+    /// Gives clients `timeout` to send each request head (a connection that has sent
+    /// none of its next head for that long, keep-alive or not, is closed). Zero is
+    /// taken as one millisecond: the guard cannot be turned off.
+    #[must_use]
+    pub fn with_header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    pub(crate) fn header_read_timeout(&self) -> Duration {
+        self.header_read_timeout
     }
 
     /// Serves every connection through hyper, the reference path, instead of taking

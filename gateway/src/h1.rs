@@ -20,4 +20,4 @@ mod request;
 mod response;
 mod timers;
 
-pub(crate) use connection::{HEADER_READ_TIMEOUT, Handoff, serve};
+pub(crate) use connection::{Handoff, serve};

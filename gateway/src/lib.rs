@@ -50,6 +50,7 @@ mod admin;
 mod body;
 mod config;
 mod drain;
+mod first_bytes;
 mod forwarded;
 mod framing;
 mod h1;
@@ -69,7 +70,7 @@ mod workers;
 pub mod xds_client;
 
 pub use admin::{serve_admin, serve_metrics};
-pub use config::GatewayConfig;
+pub use config::{DEFAULT_HEADER_READ_TIMEOUT, GatewayConfig};
 pub use metrics::MetricsError;
 pub use revision::{DEFAULT_REVISION_TIMEOUT, Protocol, Revision, RevisionKey};
 pub use route_table::{

@@ -106,6 +106,11 @@ impl Proxy {
         self.config.http1_fast_path()
     }
 
+    /// How long a client may take to send a request head.
+    pub(crate) fn header_read_timeout(&self) -> std::time::Duration {
+        self.config.header_read_timeout()
+    }
+
     /// Counts a request no route answered.
     pub(crate) fn record_unrouted(&self) {
         self.config.metrics().record_unrouted();

@@ -15,9 +15,10 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::config::GatewayConfig;
 use crate::drain::{Drain, Signal};
+use crate::first_bytes::FirstBytesDeadline;
 use crate::forwarded::ClientForwarding;
 use crate::framing::FramingGuard;
-use crate::h1::{self, HEADER_READ_TIMEOUT, Handoff};
+use crate::h1::{self, Handoff};
 use crate::head_policy::{MAX_HEAD_BYTES, MAX_HEADERS};
 use crate::pool::{IDLE_SWEEP_INTERVAL, sweep_clock};
 use crate::proxy::Proxy;
@@ -35,8 +36,8 @@ pub async fn serve(
 ) {
     let _sweeper = AbortOnDrop(tokio::spawn(evict_idle_upstreams(Arc::clone(&config))));
     let shared = Arc::new(ProxyListener {
+        hyper: hyper_builder(config.header_read_timeout()),
         proxy: Proxy::new(config),
-        hyper: hyper_builder(),
     });
     accept_until(listener, shutdown, |stream, peer, signal| {
         let shared = Arc::clone(&shared);
@@ -63,12 +64,12 @@ struct ProxyListener {
     hyper: auto::Builder<TokioExecutor>,
 }
 
-fn hyper_builder() -> auto::Builder<TokioExecutor> {
+fn hyper_builder(header_read_timeout: Duration) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .header_read_timeout(header_read_timeout)
         .max_buf_size(MAX_HEAD_BYTES)
         .max_headers(MAX_HEADERS);
     builder
@@ -107,7 +108,12 @@ impl ProxyListener {
                 Ok::<_, Infallible>(response)
             }
         });
-        let io = TokioIo::new(FramingGuard::with_prefix(&buffered, stream));
+        // The guard hands hyper a head only once it is whole, and hyper's header read
+        // timeout starts only after its protocol sniff: the deadline covers that wait.
+        let io = TokioIo::new(FirstBytesDeadline::new(
+            FramingGuard::with_prefix(&buffered, stream),
+            self.proxy.header_read_timeout(),
+        ));
         let connection = self.hyper.serve_connection_with_upgrades(io, service);
         let mut connection = pin!(connection);
         let ended = tokio::select! {

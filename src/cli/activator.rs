@@ -16,6 +16,8 @@ pub(crate) struct ActivatorArgs {
     /// Address of `/metrics`, `/healthz` and `/readyz`.
     #[arg(long, env = "FNMESH_METRICS_ADDR", default_value = "127.0.0.1:9092")]
     metrics_addr: SocketAddr,
+    #[command(flatten)]
+    head_timeout: super::head_timeout::HeadTimeoutArgs,
 }
 
 pub(crate) fn run(args: ActivatorArgs) -> anyhow::Result<()> {
@@ -43,6 +45,7 @@ async fn activator(args: ActivatorArgs) -> anyhow::Result<()> {
         advertise_ip: connected.advertise_ip,
         publish: connected.publish,
         autoscaler: autoscalers,
+        header_read_timeout: args.head_timeout.timeout(),
         ..activator::ActivatorConfig::default()
     };
     let ready = component::api_reachable(connected.client.clone());

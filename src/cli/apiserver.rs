@@ -21,6 +21,8 @@ pub(crate) struct ApiServerArgs {
     pub(crate) api_addr: SocketAddr,
     #[command(flatten)]
     pub(crate) auth: AuthArgs,
+    #[command(flatten)]
+    head_timeout: super::head_timeout::HeadTimeoutArgs,
 }
 
 /// Who may use the API (`docs/security.md`); shared by `fnmesh up`.
@@ -60,6 +62,7 @@ pub(crate) fn run(args: ApiServerArgs) -> anyhow::Result<()> {
             addr: args.api_addr,
             token: token.clone(),
             token_auth_file,
+            header_read_timeout: args.head_timeout.timeout(),
         })
         .await?;
         serve_alone(server, &args.data_dir, token.as_deref()).await

@@ -24,6 +24,8 @@ pub(crate) struct GatewayArgs {
     /// connections [default: one per CPU].
     #[arg(long, env = "FNMESH_GATEWAY_THREADS")]
     threads: Option<NonZeroUsize>,
+    #[command(flatten)]
+    head_timeout: super::head_timeout::HeadTimeoutArgs,
 }
 
 pub(crate) fn run(args: GatewayArgs) -> anyhow::Result<()> {
@@ -39,7 +41,9 @@ async fn gateway(args: GatewayArgs) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop = Shutdown(stop_rx);
 
-    let config = Arc::new(gateway::GatewayConfig::default());
+    let config = Arc::new(
+        gateway::GatewayConfig::default().with_header_read_timeout(args.head_timeout.timeout()),
+    );
     let controllers = discovery::watch_addresses(
         connected.client.clone(),
         discovery::SYSTEM_NAMESPACE,

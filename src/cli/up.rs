@@ -54,6 +54,8 @@ pub(crate) struct UpArgs {
     api_only: bool,
     #[command(flatten)]
     auth: super::apiserver::AuthArgs,
+    #[command(flatten)]
+    head_timeout: super::head_timeout::HeadTimeoutArgs,
 }
 
 pub(crate) fn default_data_dir() -> PathBuf {
@@ -79,6 +81,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         addr: args.api_addr,
         token: token.clone(),
         token_auth_file,
+        header_read_timeout: args.head_timeout.timeout(),
     })
     .await?;
     let api_addr = server.local_addr();
@@ -126,7 +129,9 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     ));
     tokio::spawn(controller::xds::serve(xds, routing, stop.clone().wait()));
 
-    let gateway_config = Arc::new(gateway::GatewayConfig::default());
+    let gateway_config = Arc::new(
+        gateway::GatewayConfig::default().with_header_read_timeout(args.head_timeout.timeout()),
+    );
     let xds_client_task = tokio::spawn(gateway::xds_client::run(
         watch::channel(Some(xds_addr)).1,
         "fnmesh-gateway".to_string(),
@@ -179,6 +184,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         let config = activator::ActivatorConfig {
             instance: format!("activator-{instance}"),
             autoscaler: stats_target,
+            header_read_timeout: args.head_timeout.timeout(),
             ..activator::ActivatorConfig::default()
         };
         let running = activator::run(

@@ -19,9 +19,6 @@ use crate::proxy::{Proxy, Target};
 use crate::proxy_error::ProxyError;
 use crate::request_limits::RequestLimits;
 
-/// A client must finish sending a request head within this of starting to wait for it
-/// (slowloris guard; it also closes keep-alive connections idle this long).
-pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 const READ_BUFFER: usize = 8 * 1024;
 
 /// The socket and whatever was read from it but not yet used, for hyper to continue.
@@ -79,21 +76,26 @@ pub(crate) async fn serve(
     client: &ClientForwarding,
     mut stop: Pin<&mut impl Future<Output = ()>>,
 ) -> Option<Handoff> {
+    // A client must finish sending a request head within this of the gateway starting
+    // to wait for it (slowloris guard; it also closes keep-alive connections idle this
+    // long). The timer may fire up to `slack` late, so it is rarely touched.
+    let header_read_timeout = proxy.header_read_timeout();
+    let slack = (header_read_timeout / 8).min(Duration::from_secs(1));
     let now = Instant::now();
     let mut connection = Connection {
         stream,
         input: BytesMut::with_capacity(READ_BUFFER),
         upstream_input: BytesMut::with_capacity(READ_BUFFER),
         output: Vec::with_capacity(1024),
-        head_timer: Box::pin(tokio::time::sleep_until(now + HEADER_READ_TIMEOUT)),
+        head_timer: Box::pin(tokio::time::sleep_until(now + header_read_timeout)),
         request_timer: Box::pin(tokio::time::sleep_until(now)),
     };
     loop {
-        // A new head: the client has HEADER_READ_TIMEOUT from now to send all of it.
+        // A new head: the client has the header read timeout from now to send all of it.
         rearm(
             &mut connection.head_timer,
-            Instant::now() + HEADER_READ_TIMEOUT,
-            Duration::from_secs(1),
+            Instant::now() + header_read_timeout,
+            slack,
         );
         if connection.input.is_empty() && !connection.read_more(stop.as_mut(), true).await {
             return None;

@@ -8,6 +8,7 @@ mod differential;
 mod fast_path;
 mod framing;
 mod headers;
+mod hostile;
 mod lifecycle;
 mod protocols;
 mod routing;

@@ -218,11 +218,21 @@ impl RunningGateway {
     }
 
     async fn start_with(table: RouteTable, threads: Option<NonZeroUsize>, path: Path) -> Self {
+        Self::start_configured(table, threads, path, |config| config).await
+    }
+
+    /// A gateway on `path` whose configuration `configure` adjusts first.
+    pub(crate) async fn start_configured(
+        table: RouteTable,
+        threads: Option<NonZeroUsize>,
+        path: Path,
+        configure: impl FnOnce(GatewayConfig) -> GatewayConfig,
+    ) -> Self {
         let config = match path {
             Path::Fast => GatewayConfig::new(table),
             Path::Hyper => GatewayConfig::new(table).without_http1_fast_path(),
         };
-        let config = Arc::new(config);
+        let config = Arc::new(configure(config));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
