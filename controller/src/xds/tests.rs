@@ -336,6 +336,15 @@ fn listener_binds_the_given_address_and_fetches_the_routes() {
     };
     assert_eq!(rds.route_config_name, ROUTE_CONFIG_NAME);
     assert!(hcm.use_remote_address.unwrap().value);
+    // Client headers with a platform prefix go before the router adds ours.
+    let filters: Vec<&str> = hcm.http_filters.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(
+        filters,
+        [
+            "envoy.filters.http.header_mutation",
+            "envoy.filters.http.router"
+        ]
+    );
 }
 
 #[test]
