@@ -60,7 +60,7 @@ pub(crate) struct Observation {
     pub(crate) metrics: Arc<RevisionMetrics>,
     pub(crate) status: StatusCode,
     pub(crate) arrival: Instant,
-    /// `None` for requests the autoscaler does not count (probes).
+    /// Taken when the count ends.
     pub(crate) in_flight: Option<InFlight>,
 }
 

@@ -34,7 +34,7 @@ pub(crate) struct Proxy {
 pub(crate) struct Target {
     metrics: Arc<RevisionMetrics>,
     /// Counts the request as in flight from its arrival until the [`Observation`] this
-    /// moves into is dropped (the response complete or abandoned); `None` for probes.
+    /// moves into is dropped (the response complete or abandoned).
     in_flight: Option<InFlight>,
     pub(crate) protocol: Protocol,
     arrival: Instant,
@@ -73,7 +73,7 @@ impl Proxy {
                 None => return ProxyError::MissingHost.into_response(),
             },
         };
-        let resolved = || self.resolve(&host, scan.tag, scan.probe, arrival);
+        let resolved = || self.resolve(&host, scan.tag, arrival);
         let Some(target) = chosen.or_else(resolved) else {
             self.record_unrouted();
             return ProxyError::UnknownHost(host).into_response();
@@ -117,14 +117,15 @@ impl Proxy {
     }
 
     /// Picks the revision (by `host` and the optional tag header) and its endpoint for
-    /// a request that arrived at `arrival`, and starts counting it in flight unless it
-    /// is a `probe` (`K-Network-Probe`: the platform's, not load); `None` when no route
-    /// answers `host`.
+    /// a request that arrived at `arrival`, and starts counting it in flight; `None`
+    /// when no route answers `host`. Every request counts: one carrying
+    /// `K-Network-Probe` comes from outside (the platform sends the gateway none), and
+    /// the function serves it like any other, so it is load the autoscaler must see —
+    /// else a client could hide its load behind the header.
     pub(crate) fn resolve(
         &self,
         host: &str,
         tag: Option<&[u8]>,
-        probe: bool,
         arrival: Instant,
     ) -> Option<Target> {
         let snapshot = self.config.snapshot();
@@ -137,7 +138,7 @@ impl Proxy {
         };
         Some(Target {
             metrics: Arc::clone(&runtime.metrics),
-            in_flight: (!probe).then(|| runtime.stat_counter.begin(arrival)),
+            in_flight: Some(runtime.stat_counter.begin(arrival)),
             protocol: revision.spec.protocol,
             arrival,
             limits: RequestLimits::new(arrival, &revision.spec),

@@ -123,7 +123,7 @@ pub(super) fn plan(
         });
     };
     let host = std::str::from_utf8(host).unwrap_or_default();
-    let Some(mut target) = proxy.resolve(host, scan.tag, scan.probe, arrival) else {
+    let Some(mut target) = proxy.resolve(host, scan.tag, arrival) else {
         proxy.record_unrouted();
         return Plan::Answer(Answer {
             error: ProxyError::UnknownHost(host.to_owned()),

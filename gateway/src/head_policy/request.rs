@@ -45,9 +45,6 @@ pub(crate) struct RequestScan<'a> {
     /// `Connection` carries the `upgrade` token.
     connection_upgrade: bool,
     pub(crate) expect: bool,
-    /// `K-Network-Probe` is present: the platform probing the path, which the
-    /// autoscaler must not count as load.
-    pub(crate) probe: bool,
     /// `Connection` names fields other than `close`/`keep-alive`/`upgrade`.
     names_fields: bool,
     te_trailers: bool,
@@ -87,7 +84,6 @@ impl<'a> RequestScan<'a> {
             upgrade_field: false,
             connection_upgrade: false,
             expect: false,
-            probe: false,
             names_fields: false,
             te_trailers: false,
             earlier_forwarded: false,
@@ -134,8 +130,6 @@ impl<'a> RequestScan<'a> {
                         ListItems::new(value).any(|t| t.eq_ignore_ascii_case(b"trailers"));
                 }
                 Field::Tag if scan.tag.is_none() => scan.tag = Some(value),
-                // Checked among the internal fields only, so ordinary heads pay nothing.
-                Field::Internal => scan.probe |= name.eq_ignore_ascii_case(b"k-network-probe"),
                 Field::Forwarded => scan.earlier_forwarded = true,
                 Field::XForwardedFor => scan.earlier_x_forwarded_for = true,
                 _ => {}
