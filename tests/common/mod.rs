@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod load;
+pub mod processes;
+pub mod restart;
 pub mod split;
 
 /// A running `fnmesh up`, killed when dropped.
@@ -20,6 +23,8 @@ pub struct Fnmesh {
     pub ingress: String,
     /// `host:port` of the xDS server.
     pub xds: String,
+    /// Everything the banner printed (every listener's address).
+    pub banner: Banner,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -81,6 +86,7 @@ impl Fnmesh {
             api_url: String::new(),
             ingress: String::new(),
             xds: String::new(),
+            banner: Banner::new(),
             _tmp: None,
         };
         let banner = f.wait_for_banner();
@@ -88,6 +94,7 @@ impl Fnmesh {
         f.api_url = field("API");
         f.ingress = field("ingress").trim_start_matches("http://").to_string();
         f.xds = field("xDS");
+        f.banner = banner;
         assert!(
             f.kubeconfig().exists(),
             "kubeconfig written before the banner"
@@ -118,6 +125,7 @@ impl Fnmesh {
             api_url: banner.get("API").cloned().unwrap_or_default(),
             ingress: String::new(),
             xds: String::new(),
+            banner,
             _tmp: Some(tmp),
         }
     }

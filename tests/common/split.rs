@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
+use std::time::Instant;
 
+use super::restart::address;
 use super::{Banner, Fnmesh, bin, read_banner};
 
 /// The components besides the API, in start order.
@@ -32,27 +34,68 @@ impl Split {
 
     /// Starts `component` (again) on fresh loopback ports; returns its banner.
     pub fn start_component(&mut self, component: &'static str) -> Banner {
-        assert!(
-            !self.running.contains_key(component),
-            "{component} is already running"
-        );
-        let listen: &[&str] = match component {
-            "controller" => &["--xds-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"],
-            "autoscaler" => &[
+        let listen: Vec<String> = match component {
+            "controller" => vec!["--xds-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"],
+            "autoscaler" => vec![
                 "--stats-addr",
                 "127.0.0.1:0",
                 "--metrics-addr",
                 "127.0.0.1:0",
             ],
-            "activator" | "gateway" => &[
+            "activator" | "gateway" => vec![
                 "--http-addr",
                 "127.0.0.1:0",
                 "--metrics-addr",
                 "127.0.0.1:0",
             ],
-            "runner" => &["--data-dir"],
+            "runner" => vec![],
             other => panic!("no component {other}"),
+        }
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+        self.start_component_listening(component, &listen)
+    }
+
+    /// SIGKILL of `component`, then the same component again on the addresses it had,
+    /// as a supervisor restarts a crashed process; returns when the new one was
+    /// spawned (to measure recovery from) and its banner.
+    pub fn kill9_and_restart(&mut self, component: &'static str) -> (Instant, Banner) {
+        let (_, banner) = self
+            .running
+            .get(component)
+            .unwrap_or_else(|| panic!("{component} is not running"));
+        let at = |key: &str| address(&banner[key]);
+        let listen: Vec<String> = match component {
+            "controller" => vec!["--xds-addr".into(), at("xDS")],
+            "autoscaler" => vec!["--stats-addr".into(), at("stats")],
+            "activator" => vec!["--http-addr".into(), at("activator")],
+            "gateway" => vec!["--http-addr".into(), at("ingress")],
+            _ => vec![],
         };
+        let metrics = banner.get("metrics").map(|m| address(m));
+        let mut listen = listen;
+        if let Some(metrics) = metrics {
+            listen.extend(["--metrics-addr".into(), metrics]);
+        }
+        self.kill9(component);
+        let spawned = Instant::now();
+        let banner = self.start_component_listening(component, &listen);
+        (spawned, banner)
+    }
+
+    /// SIGKILL of the API server, then `fnmesh apiserver` again on its data dir and
+    /// address; returns when it was spawned.
+    pub fn kill9_and_restart_api(&mut self) -> Instant {
+        self.api.kill9();
+        self.api.restart_on_same_addresses()
+    }
+
+    fn start_component_listening(&mut self, component: &'static str, listen: &[String]) -> Banner {
+        assert!(
+            !self.running.contains_key(component),
+            "{component} is already running"
+        );
         let mut command = Command::new(bin());
         command
             .arg(component)
@@ -60,7 +103,9 @@ impl Split {
             .arg(self.api.kubeconfig())
             .args(listen);
         if component == "runner" {
-            command.arg(self.api.data_dir.join("runner"));
+            command
+                .arg("--data-dir")
+                .arg(self.api.data_dir.join("runner"));
         }
         let mut child = command
             // Example manifests name their functions relative to the repository root.
@@ -72,6 +117,14 @@ impl Split {
         let banner = read_banner(&mut child, &format!("fnmesh {component}"));
         self.running.insert(component, (child, banner.clone()));
         banner
+    }
+
+    /// The process id of a running component.
+    pub fn pid(&self, component: &str) -> u32 {
+        self.running
+            .get(component)
+            .map(|(child, _)| child.id())
+            .unwrap_or_else(|| panic!("{component} is not running"))
     }
 
     /// SIGKILL: no clean stop, nothing withdrawn.
