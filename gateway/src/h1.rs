@@ -15,6 +15,9 @@
 
 mod connection;
 mod exchange;
+#[cfg(any(test, feature = "fuzzing"))]
+#[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
+pub mod fuzz;
 mod relay;
 mod request;
 mod response;

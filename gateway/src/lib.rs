@@ -77,6 +77,12 @@ pub use route_table::{
     KnativeRoute, Route, RouteTable, RouteTableError, TagTarget, TrafficTarget, WeightedTarget,
 };
 pub use server::serve;
+
+/// The fast path's head parser and rewriter as a fuzzing target (`fuzz/`), with the
+/// properties it must keep; not an API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub use h1::fuzz as head_fuzz;
 pub use workers::serve_on_threads;
 
 /// The metrics stream to the autoscaler, for binaries that run a gateway.
