@@ -25,7 +25,7 @@ use crate::server::{Body, Ctx, json_response, read_body};
 use crate::status::ApiError;
 use crate::table::{self, PrinterColumn};
 use crate::watch::{self, Encoder, WatchRequest};
-use crate::write::{WriteOptions, Written};
+use crate::write::{WriteOptions, Written, decode_object};
 
 type Query = HashMap<String, String>;
 
@@ -142,35 +142,6 @@ fn list_options(q: &Query, rt: &ResourceType) -> Result<ListOptions, ApiError> {
     })
 }
 
-/// Parse a JSON (or YAML) request body into an object.
-fn parse_object(req_ct: &str, body: &[u8]) -> Result<Value, ApiError> {
-    if crate::protobuf::is_protobuf_content_type(req_ct) {
-        // kubectl's typed clients (`kubectl create configmap …`) send protobuf.
-        return crate::protobuf::decode(body).map_err(|e| ApiError::bad_request(e.to_string()));
-    }
-    let v: Value = match serde_json::from_slice(body) {
-        Ok(v) => v,
-        Err(e) if req_ct.contains("yaml") => {
-            let text = std::str::from_utf8(body)
-                .map_err(|_| ApiError::bad_request("body is not UTF-8"))?;
-            serde_saphyr::from_str(text).map_err(|ye| {
-                ApiError::bad_request(format!("the body is neither JSON ({e}) nor YAML ({ye})"))
-            })?
-        }
-        Err(e) => {
-            return Err(ApiError::bad_request(format!(
-                "couldn't get version/kind; json parse error: {e}"
-            )));
-        }
-    };
-    if !v.is_object() {
-        return Err(ApiError::bad_request(
-            "the request body must be a JSON object",
-        ));
-    }
-    Ok(v)
-}
-
 fn with_warnings(mut resp: Response<Body>, warnings: &[String]) -> Response<Body> {
     for w in warnings {
         let text = format!("299 - \"{}\"", w.replace('"', "'"));
@@ -237,21 +208,21 @@ pub(crate) async fn resource(
         (Method::POST, false) => {
             let opts = write_options(&req, &q)?;
             let body = read_body(req.into_body()).await?;
-            let obj = parse_object(&content_type, &body)?;
+            let obj = decode_object(&content_type, &body)?;
             let w = durable(&api, || api.create(&rp, obj, &opts)).await?;
             Ok(written(w, &render, &columns))
         }
         (Method::PUT, true) if scale => {
             let opts = write_options(&req, &q)?;
             let body = read_body(req.into_body()).await?;
-            let obj = parse_object(&content_type, &body)?;
+            let obj = decode_object(&content_type, &body)?;
             let s = durable(&api, || api.update_scale(&rp, &obj, &opts)).await?;
             Ok(json_response(StatusCode::OK, &s))
         }
         (Method::PUT, true) => {
             let opts = write_options(&req, &q)?;
             let body = read_body(req.into_body()).await?;
-            let obj = parse_object(&content_type, &body)?;
+            let obj = decode_object(&content_type, &body)?;
             let w = durable(&api, || api.update(&rp, obj, &opts)).await?;
             Ok(written(w, &render, &columns))
         }

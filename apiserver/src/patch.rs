@@ -36,7 +36,7 @@ pub fn parse_body(kind: PatchKind, body: &[u8]) -> Result<Value, ApiError> {
         Err(json_err) if kind == PatchKind::Apply => {
             let text = std::str::from_utf8(body)
                 .map_err(|_| ApiError::bad_request("apply patch body is not UTF-8"))?;
-            serde_saphyr::from_str::<Value>(text).map_err(|e| {
+            crate::write::yaml::decode_yaml(text).map_err(|e| {
                 ApiError::bad_request(format!(
                     "error decoding apply patch as YAML: {e} (as JSON: {json_err})"
                 ))

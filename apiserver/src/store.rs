@@ -130,9 +130,19 @@ pub struct Gone {
     pub oldest: u64,
 }
 
+/// redb's page cache (see [`Store::open`]).
+const REDB_CACHE_BYTES: usize = 4 << 20;
+
 impl Store {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = redb::Database::create(path).map_err(db_err)?;
+        // redb caches up to 1 GiB of pages by default and keeps what it caches. Every
+        // object is already held here in memory, so redb is read once at start and
+        // otherwise only written: a small cache is enough, and the OS's page cache
+        // serves the B-tree pages a commit touches.
+        let db = redb::Builder::new()
+            .set_cache_size(REDB_CACHE_BYTES)
+            .create(path)
+            .map_err(db_err)?;
         let mut state = State::default();
         {
             let tx = db.begin_write().map_err(db_err)?;

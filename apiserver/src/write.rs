@@ -15,6 +15,11 @@ use crate::resource::{ResourceType, Schema};
 use crate::status::{ApiError, Cause};
 use crate::store::{Txn, object_key, resource_version};
 
+mod body;
+pub(crate) mod yaml;
+
+pub use body::decode_object;
+
 /// Query parameters shared by writes.
 #[derive(Clone, Debug)]
 pub struct WriteOptions {
