@@ -28,8 +28,8 @@ pub(crate) struct RevisionState {
     /// Mirrors the throttler's replica count, so a request can tell "cold" without
     /// taking the throttler's lock.
     ready_endpoints: AtomicUsize,
-    /// `Some` while the revision reports a failure *and* has no ready endpoint: then
-    /// nothing will serve the requests it holds, so they are answered at once.
+    /// `Some` while the revision reports a failure, has no ready endpoint and never had
+    /// one: then nothing will serve the requests it holds, so they are answered at once.
     /// A watch channel rather than `RevisionThrottler::fail_waiting` alone, so a
     /// request that joins the queue just after the failure was published still sees it.
     failure: watch::Sender<Option<Arc<RevisionFailure>>>,
@@ -43,6 +43,12 @@ pub(crate) struct RevisionState {
 pub(crate) struct Inputs {
     pub(crate) condition_failure: Option<RevisionFailure>,
     pub(crate) endpoints: Vec<SocketAddr>,
+    /// The revision has had a ready replica since this state was created. A failure
+    /// reported after that is a replica that crashed (or was killed) while serving: the
+    /// runner or kubelet replaces it, so the requests held for it wait for the
+    /// replacement (up to their timeout, as Knative's activator waits) instead of
+    /// failing as if the revision could never start.
+    pub(crate) has_served: bool,
 }
 
 /// How a new state counts its requests.
@@ -80,6 +86,7 @@ impl RevisionState {
             inputs: Mutex::new(Inputs {
                 condition_failure,
                 endpoints: Vec::new(),
+                has_served: false,
             }),
         }
     }
@@ -101,10 +108,11 @@ impl RevisionState {
         self.ready_endpoints
             .store(inputs.endpoints.len(), Ordering::Relaxed);
         self.throttler.update_endpoints(inputs.endpoints.clone());
+        inputs.has_served |= !inputs.endpoints.is_empty();
         let failure = inputs
             .condition_failure
             .as_ref()
-            .filter(|_| inputs.endpoints.is_empty());
+            .filter(|_| inputs.endpoints.is_empty() && !inputs.has_served);
         self.failure.send_if_modified(|published| {
             if published.as_deref() == failure {
                 return false;
@@ -117,5 +125,55 @@ impl RevisionState {
     /// Follows the published failure (see the `failure` field).
     pub(crate) fn watch_failure(&self) -> watch::Receiver<Option<Arc<RevisionFailure>>> {
         self.failure.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::metrics::ActivatorMetrics;
+    use crate::revision_settings::Protocol;
+
+    fn state(failure: Option<RevisionFailure>) -> RevisionState {
+        let settings = RevisionSettings {
+            container_concurrency: 1,
+            timeout: Duration::from_secs(300),
+            protocol: Protocol::Http1,
+            port_name: None,
+        };
+        let counting = Counting {
+            concurrency: Arc::new(ConcurrencyCounter::new()),
+            metrics: ActivatorMetrics::new().for_revision("default", "r"),
+        };
+        RevisionState::new("default", "r", settings, 10, failure, counting)
+    }
+
+    fn crashed() -> RevisionFailure {
+        RevisionFailure {
+            condition: "ContainerHealthy".into(),
+            reason: "Signal9".into(),
+            message: "killed".into(),
+        }
+    }
+
+    #[test]
+    fn a_failure_before_any_ready_replica_fails_the_held_requests() {
+        let s = state(None);
+        s.refresh(|i| i.condition_failure = Some(crashed()));
+        assert_eq!(s.watch_failure().borrow().as_deref(), Some(&crashed()));
+    }
+
+    #[test]
+    fn a_crash_after_serving_keeps_the_held_requests_waiting_for_the_replacement() {
+        let s = state(None);
+        let replica: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        s.refresh(|i| i.endpoints = vec![replica]);
+        s.refresh(|i| {
+            i.endpoints.clear();
+            i.condition_failure = Some(crashed());
+        });
+        assert!(s.watch_failure().borrow().is_none());
     }
 }
