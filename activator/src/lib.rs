@@ -16,7 +16,6 @@ mod breaker;
 mod config;
 mod endpoints_watch;
 mod error;
-mod first_bytes;
 mod handler;
 mod hop_by_hop;
 mod metrics;

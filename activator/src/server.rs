@@ -12,8 +12,8 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
-use crate::first_bytes::FirstBytesDeadline;
 use crate::handler::Handler;
+use conn_guard::FirstBytesDeadline;
 
 /// Back off briefly when accept fails (e.g. out of file descriptors) instead of
 /// spinning on the error.

@@ -16,7 +16,6 @@ pub mod auth;
 pub mod delete;
 pub mod discovery;
 pub mod field_manager;
-mod first_bytes;
 mod handlers;
 pub mod kubeconfig;
 pub mod names;

@@ -20,10 +20,10 @@ use tokio::net::TcpListener;
 
 use crate::api::Api;
 use crate::auth::{self, Authenticator, Scoped};
-use crate::first_bytes::FirstBytesDeadline;
 use crate::path::{self, Endpoint};
 use crate::status::ApiError;
 use crate::{discovery, handlers, openapi};
+use conn_guard::FirstBytesDeadline;
 
 /// Requests larger than this are refused with 413, as kube-apiserver does.
 pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;

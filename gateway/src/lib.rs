@@ -50,7 +50,6 @@ mod admin;
 mod body;
 mod config;
 mod drain;
-mod first_bytes;
 mod forwarded;
 mod framing;
 mod h1;

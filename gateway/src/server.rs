@@ -15,13 +15,13 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::config::GatewayConfig;
 use crate::drain::{Drain, Signal};
-use crate::first_bytes::FirstBytesDeadline;
 use crate::forwarded::ClientForwarding;
 use crate::framing::FramingGuard;
 use crate::h1::{self, Handoff};
 use crate::head_policy::{MAX_HEAD_BYTES, MAX_HEADERS};
 use crate::pool::{IDLE_SWEEP_INTERVAL, sweep_clock};
 use crate::proxy::Proxy;
+use conn_guard::FirstBytesDeadline;
 
 /// Back-off after a failed `accept` (e.g. out of file descriptors) instead of spinning.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);

@@ -6,8 +6,8 @@
 //! waited past the deadline fails with `TimedOut`; after that reads pass straight
 //! through and hyper's own timers apply.
 //!
-//! The same as `gateway/src/first_bytes.rs` and `activator/src/first_bytes.rs` (the
-//! crates share no dependency to hold it), whose tests cover it.
+//! One crate so that every listener (the gateway's hyper path, the activator, the API)
+//! applies the same rule.
 
 use std::io;
 use std::pin::Pin;
@@ -18,11 +18,11 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
 /// The length of HTTP/2's connection preface, all hyper reads before deciding.
-pub(crate) const PROTOCOL_SNIFF_BYTES: usize = 24;
+pub const PROTOCOL_SNIFF_BYTES: usize = 24;
 
 /// `io` whose first [`PROTOCOL_SNIFF_BYTES`] must arrive within a deadline.
 #[derive(Debug)]
-pub(crate) struct FirstBytesDeadline<IO> {
+pub struct FirstBytesDeadline<IO> {
     io: IO,
     /// `None` once enough bytes came.
     deadline: Option<Pin<Box<Sleep>>>,
@@ -31,7 +31,7 @@ pub(crate) struct FirstBytesDeadline<IO> {
 
 impl<IO> FirstBytesDeadline<IO> {
     /// `io`, whose first bytes must arrive within `timeout` from now.
-    pub(crate) fn new(io: IO, timeout: Duration) -> Self {
+    pub fn new(io: IO, timeout: Duration) -> Self {
         Self {
             io,
             deadline: Some(Box::pin(tokio::time::sleep(timeout))),
@@ -98,5 +98,43 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for FirstBytesDeadline<IO> {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test(start_paused = true)]
+    async fn silence_past_the_deadline_fails_the_read() {
+        let (client, server) = tokio::io::duplex(64);
+        let mut guarded = FirstBytesDeadline::new(server, Duration::from_secs(5));
+        let mut buf = [0u8; 8];
+        let error = guarded.read(&mut buf).await.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        drop(client);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_short_prefix_does_not_lift_the_deadline_but_enough_bytes_do() {
+        let (mut client, server) = tokio::io::duplex(64);
+        let mut guarded = FirstBytesDeadline::new(server, Duration::from_secs(5));
+        let mut buf = [0u8; 64];
+        client.write_all(b"PRI * HTTP/2.0").await.unwrap();
+        assert_eq!(guarded.read(&mut buf).await.unwrap(), 14);
+        let error = guarded.read(&mut buf).await.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+
+        let (mut client, server) = tokio::io::duplex(64);
+        let mut guarded = FirstBytesDeadline::new(server, Duration::from_secs(5));
+        client
+            .write_all(&[b'x'; PROTOCOL_SNIFF_BYTES])
+            .await
+            .unwrap();
+        assert_eq!(guarded.read(&mut buf).await.unwrap(), PROTOCOL_SNIFF_BYTES);
+        // Idle well past the deadline: hyper's own timers decide from here.
+        let read = tokio::time::timeout(Duration::from_secs(60), guarded.read(&mut buf)).await;
+        assert!(read.is_err(), "still waiting, no error");
     }
 }
