@@ -39,6 +39,8 @@ struct State<T> {
     /// During a (re)list: whether the ConfigMap was among the listed objects, so a
     /// ConfigMap deleted while the watch was down still falls back to the defaults.
     seen_in_relist: Option<bool>,
+    /// The first list is in: `current` is what the API holds, not a start-up default.
+    loaded: bool,
 }
 
 // === impl ConfigMapSource ===
@@ -49,6 +51,7 @@ impl<T: ConfigMapConfig> ConfigMapSource<T> {
             state: Mutex::new(State {
                 current: Arc::new(T::default()),
                 seen_in_relist: None,
+                loaded: false,
             }),
         })
     }
@@ -57,9 +60,21 @@ impl<T: ConfigMapConfig> ConfigMapSource<T> {
         self.state.lock().current.clone()
     }
 
-    /// Applies one watch event; true when the effective configuration changed.
+    /// Whether the first list has been applied (before it, [`Self::current`] is the
+    /// default whatever the API holds).
+    pub fn is_loaded(&self) -> bool {
+        self.state.lock().loaded
+    }
+
+    /// Applies one watch event; true when the effective configuration changed, and
+    /// once when the first list is in (what was decided before may have used the
+    /// start-up default).
     pub fn apply(&self, event: &watcher::Event<ConfigMap>) -> bool {
         let mut state = self.state.lock();
+        let first_load = matches!(event, watcher::Event::InitDone) && !state.loaded;
+        if first_load {
+            state.loaded = true;
+        }
         let next = match event {
             watcher::Event::Init => {
                 state.seen_in_relist = Some(false);
@@ -82,13 +97,13 @@ impl<T: ConfigMapConfig> ConfigMapSource<T> {
             }
             watcher::Event::InitDone => match state.seen_in_relist.take() {
                 Some(false) => T::default(),
-                _ => return false,
+                _ => return first_load,
             },
             watcher::Event::Delete(cm) if is_ours::<T>(cm) => T::default(),
             watcher::Event::Delete(_) => return false,
         };
         if *state.current == next {
-            return false;
+            return first_load;
         }
         tracing::info!(config_map = T::NAME, config = ?next, "configuration changed");
         state.current = Arc::new(next);

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::net::SocketAddr;
 
 use crds::Revision;
-use futures::{StreamExt, stream};
+use futures::{FutureExt, StreamExt, stream};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::ResourceExt;
@@ -122,6 +122,7 @@ pub async fn run(ctx: Arc<Context>) {
         activator_events,
     ]);
     let mut published = BTreeSet::new();
+    let mut backends_complete = false;
     while let Some(event) = events.next().await {
         match event {
             Ok(Touched::One(key)) => {
@@ -143,6 +144,23 @@ pub async fn run(ctx: Arc<Context>) {
             // The watcher retries with backoff by itself; the caches keep serving.
             Err(error) => tracing::warn!(%error, "endpoints watch failed; retrying"),
         }
+        // Each cache's first `InitDone` publishes every revision (`Touched::All`); after
+        // the last of them every listed revision's endpoints are in the table.
+        if !backends_complete && caches.all_listed() {
+            backends_complete = true;
+            ctx.routing.backends_complete();
+        }
+    }
+}
+
+impl Caches {
+    /// Whether every cache holds its first list.
+    fn all_listed(&self) -> bool {
+        let listed = |ready: Option<Result<(), _>>| matches!(ready, Some(Ok(())));
+        listed(self.slices.wait_until_ready().now_or_never())
+            && listed(self.revisions.wait_until_ready().now_or_never())
+            && listed(self.deployments.wait_until_ready().now_or_never())
+            && listed(self.activators.wait_until_ready().now_or_never())
     }
 }
 

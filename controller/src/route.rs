@@ -12,6 +12,7 @@
 
 pub mod hosts;
 pub mod missing;
+mod priming;
 mod reconcile;
 pub mod resolve;
 mod rolling;
@@ -33,6 +34,7 @@ pub use status::build_status;
 use crate::context::Context;
 use crate::domain::DomainSource;
 use crate::network::NetworkSource;
+use priming::RoutePriming;
 use reconcile::{RouteContext, error_policy, reconcile};
 use triggers::{DeletionTracker, routes_for_configuration, routes_for_revision};
 
@@ -45,7 +47,8 @@ pub async fn run(ctx: Arc<Context>) {
     let domain = DomainSource::new();
     let network = NetworkSource::new();
 
-    let mut deletions = DeletionTracker::new(ctx.routing.clone());
+    let priming = Arc::new(RoutePriming::new(ctx.routing.clone()));
+    let mut deletions = DeletionTracker::new(ctx.routing.clone(), priming.clone());
     // `reflect` updates the cache before passing an event on, so deletions are
     // handled after the Route left the cache, and every trigger sees fresh caches.
     let route_events = watcher(
@@ -84,6 +87,7 @@ pub async fn run(ctx: Arc<Context>) {
         revisions,
         domain: domain.clone(),
         network: network.clone(),
+        priming,
     });
     let (by_configuration, by_revision) = (routes.clone(), routes.clone());
     Controller::for_stream(route_events, routes)

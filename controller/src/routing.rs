@@ -113,6 +113,23 @@ pub struct RoutingSnapshot {
 pub struct RoutingTable {
     state: Mutex<RoutingSnapshot>,
     version: watch::Sender<u64>,
+    /// Which writers have not yet published their first complete view.
+    incomplete: watch::Sender<Incomplete>,
+}
+
+/// The writers a freshly started controller waits for before its table is whole: a
+/// table served before them would lack Routes or endpoints that exist, and a gateway
+/// taking it would answer 404 or 503 for them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Incomplete {
+    routes: bool,
+    backends: bool,
+}
+
+impl Incomplete {
+    fn is_whole(self) -> bool {
+        !self.routes && !self.backends
+    }
 }
 
 impl Default for RoutingTable {
@@ -120,13 +137,51 @@ impl Default for RoutingTable {
         Self {
             state: Mutex::new(RoutingSnapshot::default()),
             version: watch::channel(0).0,
+            incomplete: watch::channel(Incomplete::default()).0,
         }
     }
 }
 
 impl RoutingTable {
+    /// A table that is whole as it is (whatever is written to it is all there is).
     pub fn new() -> Arc<Self> {
         Arc::new(Self::default())
+    }
+
+    /// A table the controller's watches fill: whole only once the Route reconciler
+    /// ([`RoutingTable::routes_complete`]) and the endpoints watcher
+    /// ([`RoutingTable::backends_complete`]) have each published everything their first
+    /// lists held.
+    pub fn filled_by_watches() -> Arc<Self> {
+        let table = Self::default();
+        table.incomplete.send_replace(Incomplete {
+            routes: true,
+            backends: true,
+        });
+        Arc::new(table)
+    }
+
+    /// Every Route listed at start has been resolved and published (or found absent).
+    pub fn routes_complete(&self) {
+        self.incomplete
+            .send_if_modified(|i| std::mem::take(&mut i.routes));
+    }
+
+    /// Every revision listed at start has its endpoints published.
+    pub fn backends_complete(&self) {
+        self.incomplete
+            .send_if_modified(|i| std::mem::take(&mut i.backends));
+    }
+
+    /// Completes once the table is whole (at once for [`RoutingTable::new`]).
+    pub async fn whole(&self) {
+        let mut incomplete = self.incomplete.subscribe();
+        // The sender lives in `self`, so the wait cannot fail while we borrow it.
+        let _ = incomplete.wait_for(|i| i.is_whole()).await;
+    }
+
+    pub fn is_whole(&self) -> bool {
+        self.incomplete.borrow().is_whole()
     }
 
     fn change(&self, f: impl FnOnce(&mut RoutingSnapshot) -> bool) {
@@ -200,5 +255,22 @@ mod tests {
         table.remove_route(&ObjectKey::new("default", "hello"));
         assert_eq!(*rx.borrow(), 2);
         assert!(table.snapshot().routes.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_watch_filled_table_is_whole_only_once_both_writers_are_done() {
+        assert!(RoutingTable::new().is_whole());
+        let table = RoutingTable::filled_by_watches();
+        let mut whole = std::pin::pin!(table.whole());
+        assert!(futures::poll!(whole.as_mut()).is_pending());
+        table.routes_complete();
+        table.routes_complete();
+        assert!(
+            futures::poll!(whole.as_mut()).is_pending(),
+            "backends pending"
+        );
+        table.backends_complete();
+        assert!(futures::poll!(whole.as_mut()).is_ready());
+        assert!(table.is_whole());
     }
 }

@@ -64,14 +64,15 @@ async fn gateway_follows_the_routing_table_over_xds() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn gateway_waits_for_a_late_xds_server() {
+async fn gateway_holds_requests_for_a_late_xds_server() {
     // Reserve a port, free it, start the client against it, then the server.
     let reserved = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let xds = reserved.local_addr().unwrap();
     drop(reserved);
     let gw = start_gateway(xds).await;
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    assert_eq!(get(gw, HOST, &[]).await.unwrap().status, 404);
+    // Sent before the gateway has any table: it waits in the listen backlog instead of
+    // getting the 404 of an empty table.
+    let early = tokio::spawn(async move { get(gw, HOST, &[]).await });
 
     let (routing, _, _) = routing_80_20().await;
     let listener = TcpListener::bind(xds).await.unwrap();
@@ -80,10 +81,60 @@ async fn gateway_waits_for_a_late_xds_server() {
         routing,
         std::future::pending(),
     ));
+    let early = tokio::time::timeout(Duration::from_secs(10), early)
+        .await
+        .expect("the held request is answered once the table comes")
+        .unwrap()
+        .unwrap();
+    assert_eq!(early.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_controller_sends_nothing_until_its_table_is_whole() {
+    let (routing, a, b) = routing_80_20().await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let xds = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let first = tokio::spawn(controller::xds::serve(listener, routing, async {
+        let _ = stopped.await;
+    }));
+    let gw = start_gateway(xds).await;
+    eventually(Duration::from_secs(10), "the first table", || async {
+        get(gw, HOST, &[]).await.is_ok_and(|r| r.status == 200)
+    })
+    .await;
+
+    // The controller restarts on the same address. Its watches have listed the
+    // endpoints but the Route reconciler has not yet published the Route.
+    stop.send(()).unwrap();
+    first.await.unwrap();
+    let restarted = controller::RoutingTable::filled_by_watches();
+    restarted.set_backend(backend(REV_A, a));
+    restarted.set_backend(backend(REV_B, b));
+    restarted.backends_complete();
+    let listener = TcpListener::bind(xds).await.unwrap();
+    tokio::spawn(controller::xds::serve(
+        listener,
+        Arc::clone(&restarted),
+        std::future::pending(),
+    ));
+    // The gateway reconnects within its backoff (100 ms at first) and, answered
+    // nothing, keeps its table: no request gets the half-filled table's 404.
+    let until = tokio::time::Instant::now() + Duration::from_millis(1500);
+    let mut answered = 0;
+    while tokio::time::Instant::now() < until {
+        let status = get(gw, HOST, &[]).await.unwrap().status;
+        assert_eq!(status, 200, "after {answered} answers");
+        answered += 1;
+    }
+
+    // The Route is published (all to B now): the held stream gets the whole table.
+    restarted.set_route(split(0));
+    restarted.routes_complete();
     eventually(
-        Duration::from_secs(10),
-        "the table after the server starts",
-        || async { get(gw, HOST, &[]).await.is_ok_and(|r| r.status == 200) },
+        Duration::from_secs(5),
+        "the restarted controller's table",
+        || async { all_go_to(gw, HOST, &[], REV_B, 20).await },
     )
     .await;
 }

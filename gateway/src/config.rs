@@ -10,6 +10,7 @@ use std::time::Duration;
 use arc_swap::{ArcSwap, Guard};
 use parking_lot::Mutex;
 use stat_stream::{ConcurrencyCounter, CounterRegistry};
+use tokio::sync::watch;
 
 use crate::metrics::{GatewayMetrics, MetricsError, RevisionMetrics};
 use crate::pool::Http1Endpoint;
@@ -31,6 +32,10 @@ pub struct GatewayConfig {
     http1_fast_path: bool,
     /// How long a client may take to send a whole request head (slowloris guard).
     header_read_timeout: Duration,
+    /// Whether a table is in force: the one [`GatewayConfig::new`] was given, or one
+    /// from [`GatewayConfig::store`]. False for the default, empty configuration, which
+    /// awaits the control plane's first table.
+    has_table: watch::Sender<bool>,
 }
 
 /// How long a client may take to send a request head, from when the gateway starts
@@ -72,7 +77,22 @@ impl GatewayConfig {
             store_lock: Mutex::new(()),
             http1_fast_path: true,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            has_table: watch::channel(true).0,
         }
+    }
+
+    /// An empty configuration awaiting its first table from the control plane: the
+    /// listeners do not accept connections until [`GatewayConfig::store`] gives it one
+    /// (see `serve`).
+    pub fn awaiting_first_table() -> Self {
+        let config = Self::new(RouteTable::empty());
+        config.has_table.send_replace(false);
+        config
+    }
+
+    /// True from the first table on (see [`GatewayConfig::awaiting_first_table`]).
+    pub fn has_table(&self) -> watch::Receiver<bool> {
+        self.has_table.subscribe()
     }
 
     /// Gives clients `timeout` to send each request head (a connection that has sent
@@ -124,6 +144,7 @@ impl GatewayConfig {
         }
         self.stat_counters
             .retain(|namespace, name| kept.contains(&(namespace, name)));
+        self.has_table.send_replace(true);
     }
 
     /// The table currently in force.
@@ -158,8 +179,9 @@ impl GatewayConfig {
 }
 
 impl Default for GatewayConfig {
+    /// [`GatewayConfig::awaiting_first_table`]: what a gateway fed by xDS starts with.
     fn default() -> Self {
-        Self::new(RouteTable::empty())
+        Self::awaiting_first_table()
     }
 }
 

@@ -26,14 +26,29 @@ use conn_guard::FirstBytesDeadline;
 /// Back-off after a failed `accept` (e.g. out of file descriptors) instead of spinning.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
+/// The longest a listener waits for the control plane's first table before it serves
+/// the empty one (Envoy's `initial_fetch_timeout` default).
+const FIRST_TABLE_DEADLINE: Duration = Duration::from_secs(15);
+
 /// Serves the proxy on `listener` until `shutdown` completes, then stops accepting and
 /// waits for in-flight requests (bounded by their revisions' timeouts) to finish.
 /// Upgraded (WebSocket) connections are not waited for.
+///
+/// A configuration still awaiting its first table (a gateway just started, or
+/// restarted under load) accepts nothing until the table comes or
+/// [`FIRST_TABLE_DEADLINE`] passes: it knows no route yet and would answer 404 for
+/// every host that exists. Clients' connections wait in the listen backlog meanwhile,
+/// as Envoy's do, whose listeners come with its first configuration.
 pub async fn serve(
     listener: TcpListener,
     config: Arc<GatewayConfig>,
     shutdown: impl Future<Output = ()>,
 ) {
+    let mut shutdown = pin!(shutdown);
+    tokio::select! {
+        () = first_table(&config, FIRST_TABLE_DEADLINE) => {}
+        () = &mut shutdown => return,
+    }
     let _sweeper = AbortOnDrop(tokio::spawn(evict_idle_upstreams(Arc::clone(&config))));
     let shared = Arc::new(ProxyListener {
         hyper: hyper_builder(config.header_read_timeout()),
@@ -56,6 +71,20 @@ pub async fn serve(
         });
     })
     .await;
+}
+
+/// Completes once `config` has a table, or after `deadline`.
+async fn first_table(config: &GatewayConfig, deadline: Duration) {
+    let mut has_table = config.has_table();
+    if tokio::time::timeout(deadline, has_table.wait_for(|has| *has))
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            ?deadline,
+            "no table from the control plane yet; serving without routes"
+        );
+    }
 }
 
 /// What every connection of a proxy listener shares.
@@ -176,4 +205,41 @@ pub(crate) async fn accept_until(
     }
     drop(listener);
     drain.drain().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::route_table::RouteTable;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_listener_waits_for_the_first_table_up_to_the_deadline() {
+        let start = tokio::time::Instant::now();
+        first_table(&GatewayConfig::default(), FIRST_TABLE_DEADLINE).await;
+        assert_eq!(start.elapsed(), FIRST_TABLE_DEADLINE, "nothing came");
+
+        let config = Arc::new(GatewayConfig::default());
+        let start = tokio::time::Instant::now();
+        let storing = {
+            let config = Arc::clone(&config);
+            async move {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                config.store(RouteTable::empty());
+            }
+        };
+        tokio::join!(first_table(&config, FIRST_TABLE_DEADLINE), storing);
+        assert_eq!(start.elapsed(), Duration::from_secs(2), "the table came");
+
+        let start = tokio::time::Instant::now();
+        first_table(
+            &GatewayConfig::new(RouteTable::empty()),
+            FIRST_TABLE_DEADLINE,
+        )
+        .await;
+        assert_eq!(
+            start.elapsed(),
+            Duration::ZERO,
+            "a given table needs no wait"
+        );
+    }
 }

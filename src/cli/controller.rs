@@ -34,7 +34,7 @@ async fn controller(args: ControllerArgs) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop = Shutdown(stop_rx);
 
-    let routing = controller::RoutingTable::new();
+    let routing = controller::RoutingTable::filled_by_watches();
     // Every replica reconciles and serves xDS; only the Lease's holder writes.
     let elector = args.election.elect(&connected, CONTROLLER_LEASE)?;
     let reconcilers = tokio::spawn(controller::run(

@@ -51,18 +51,9 @@ async fn gateway(args: GatewayArgs) -> anyhow::Result<()> {
         discovery::CONTROLLER_XDS_PORT,
     );
     let xds_addr = discovery::first_address(controllers);
-    // Ready once it knows where its routes come from.
-    let ready = {
-        let (tx, rx) = watch::channel(false);
-        let mut xds_addr = xds_addr.clone();
-        tokio::spawn(async move {
-            if xds_addr.wait_for(Option::is_some).await.is_ok() {
-                let _ = tx.send(true);
-                tx.closed().await;
-            }
-        });
-        rx
-    };
+    // Ready once it has its first table (it accepts no connection before, see
+    // `gateway::serve`).
+    let ready = config.has_table();
     let xds_client = tokio::spawn(gateway::xds_client::run(
         xds_addr,
         format!("fnmesh-gateway-{}", connected.instance),

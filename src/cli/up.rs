@@ -120,7 +120,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     }
     let client = kube::Client::try_from(config).context("building the API client")?;
 
-    let routing = controller::RoutingTable::new();
+    let routing = controller::RoutingTable::filled_by_watches();
     // Alone, the controller and the autoscaler always lead: no Lease is needed.
     let controller_task = tokio::spawn(controller::run(
         client.clone(),

@@ -147,3 +147,20 @@ fn a_relist_without_the_config_map_restores_the_default() {
     assert!(!source.apply(&Event::InitDone));
     assert_eq!(domain_for(&source.current(), &map(&[])), "fnmesh.test");
 }
+
+#[test]
+fn the_first_list_is_a_trigger_even_when_it_changes_nothing() {
+    let source = DomainSource::new();
+    assert!(!source.is_loaded());
+    assert!(!source.apply(&Event::Init));
+    assert!(
+        source.apply(&Event::InitDone),
+        "what was decided before the list used the start-up default"
+    );
+    assert!(source.is_loaded());
+    source.apply(&Event::Init);
+    assert!(
+        !source.apply(&Event::InitDone),
+        "a later relist without a change"
+    );
+}

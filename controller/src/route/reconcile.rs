@@ -11,6 +11,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, ResourceExt};
 use serde_json::json;
 
+use super::priming::RoutePriming;
 use super::resolve::{InNamespace, assemble, resolve_targets};
 use super::rolling;
 use super::rollout::{self, ROLLOUT_ANNOTATION, Rollout};
@@ -20,6 +21,7 @@ use crate::context::{Context, FIELD_MANAGER};
 use crate::domain::{DomainSource, domain_for};
 use crate::labels::ROLLOUT_DURATION_ANNOTATIONS;
 use crate::network::NetworkSource;
+use crate::routing::ObjectKey;
 
 /// What the Route reconciler shares across reconciles.
 #[derive(Debug)]
@@ -31,6 +33,8 @@ pub(crate) struct RouteContext {
     pub(crate) domain: Arc<DomainSource>,
     /// The default rollout duration.
     pub(crate) network: Arc<NetworkSource>,
+    /// Told of each reconcile that saw every input loaded.
+    pub(crate) priming: Arc<RoutePriming>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,8 +72,22 @@ pub(crate) async fn reconcile(
         .wait_until_ready()
         .await
         .map_err(|_| RouteError::CacheClosed("Revision"))?;
-
+    // Before the ConfigMaps' first lists the hosts and rollout use start-up defaults;
+    // their loading re-reconciles every Route, and those reconciles count.
+    let inputs_loaded = rc.domain.is_loaded() && rc.network.is_loaded();
     let key = key_of(&route);
+    let result = reconcile_loaded(route, &rc, key.clone()).await;
+    if inputs_loaded {
+        rc.priming.settled(&key);
+    }
+    result
+}
+
+async fn reconcile_loaded(
+    route: Arc<Route>,
+    rc: &RouteContext,
+    key: ObjectKey,
+) -> Result<Action, RouteError> {
     let domain = domain_for(&rc.domain.current(), route.labels());
     let configurations = InNamespace {
         store: &rc.configurations,

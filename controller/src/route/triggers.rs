@@ -10,6 +10,7 @@ use kube::ResourceExt;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 
+use super::priming::RoutePriming;
 use super::resolve::CONFIGURATION_LABEL;
 use crate::routing::{ObjectKey, RoutingTable};
 
@@ -66,21 +67,28 @@ pub(crate) fn key_of(route: &Route) -> ObjectKey {
 pub(crate) struct DeletionTracker {
     routing: Arc<RoutingTable>,
     relisted: Option<BTreeSet<ObjectKey>>,
+    /// Told of the first list and of every deletion.
+    priming: Arc<RoutePriming>,
 }
 
 // === impl DeletionTracker ===
 
 impl DeletionTracker {
-    pub(crate) fn new(routing: Arc<RoutingTable>) -> Self {
+    pub(crate) fn new(routing: Arc<RoutingTable>, priming: Arc<RoutePriming>) -> Self {
         Self {
             routing,
             relisted: None,
+            priming,
         }
     }
 
     pub(crate) fn observe(&mut self, event: &watcher::Event<Route>) {
         match event {
-            watcher::Event::Delete(route) => self.routing.remove_route(&key_of(route)),
+            watcher::Event::Delete(route) => {
+                let key = key_of(route);
+                self.routing.remove_route(&key);
+                self.priming.settled(&key);
+            }
             watcher::Event::Init => self.relisted = Some(BTreeSet::new()),
             watcher::Event::InitApply(route) => {
                 if let Some(keys) = self.relisted.as_mut() {
@@ -91,6 +99,7 @@ impl DeletionTracker {
                 let Some(listed) = self.relisted.take() else {
                     return;
                 };
+                self.priming.listed(listed.clone());
                 let gone: Vec<ObjectKey> = self
                     .routing
                     .snapshot()

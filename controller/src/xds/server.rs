@@ -31,16 +31,23 @@ const STREAM_BUFFER: usize = 16;
 
 type ResponseStream = ReceiverStream<Result<DiscoveryResponse, Status>>;
 
+/// The longest a freshly started server holds back its first responses for a whole
+/// routing table (Envoy's own `initial_fetch_timeout` default): past it, it serves
+/// what it has rather than nothing.
+const WHOLE_TABLE_DEADLINE: Duration = Duration::from_secs(15);
+
 /// Serves ADS on `listener` from `routing` until `shutdown` completes; then ends every
-/// stream (clients reconnect elsewhere or later) and returns.
+/// stream (clients reconnect elsewhere or later) and returns. Streams get their first
+/// response only once `routing` is whole (see [`RoutingTable::whole`]), or after
+/// [`WHOLE_TABLE_DEADLINE`]: a gateway that reconnects to a restarted controller keeps
+/// the table it had rather than taking a half-filled one.
 pub async fn serve(
     listener: TcpListener,
     routing: Arc<RoutingTable>,
     shutdown: impl Future<Output = ()>,
 ) {
     let mut versions = routing.subscribe();
-    let first = routing.snapshot();
-    let (resources_tx, resources_rx) = watch::channel(Arc::new(resources(&first)));
+    let (resources_tx, resources_rx) = watch::channel(None);
     let (stop_tx, stop_rx) = watch::channel(false);
     let service = Ads {
         resources: resources_rx,
@@ -48,7 +55,13 @@ pub async fn serve(
     };
     let translate = async {
         let mut stop = stop_rx.clone();
+        tokio::select! {
+            () = whole_or_deadline(&routing, WHOLE_TABLE_DEADLINE) => {}
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        }
+        let first = routing.snapshot();
         let mut translated = first.version;
+        resources_tx.send_replace(Some(Arc::new(resources(&first))));
         loop {
             tokio::select! {
                 changed = versions.changed() => if changed.is_err() { break },
@@ -57,7 +70,7 @@ pub async fn serve(
             let snapshot = routing.snapshot();
             if snapshot.version != translated {
                 translated = snapshot.version;
-                resources_tx.send_replace(Arc::new(resources(&snapshot)));
+                resources_tx.send_replace(Some(Arc::new(resources(&snapshot))));
             }
         }
     };
@@ -74,9 +87,25 @@ pub async fn serve(
     }
 }
 
+/// Completes once `routing` is whole, or after `deadline`.
+async fn whole_or_deadline(routing: &RoutingTable, deadline: Duration) {
+    if tokio::time::timeout(deadline, routing.whole())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            ?deadline,
+            "the routing table is still incomplete; serving xDS from it anyway"
+        );
+    }
+}
+
+/// The translated resources; `None` until the routing table is first whole.
+type Published = watch::Receiver<Option<Arc<Resources>>>;
+
 #[derive(Debug)]
 struct Ads {
-    resources: watch::Receiver<Arc<Resources>>,
+    resources: Published,
     stop: watch::Receiver<bool>,
 }
 
@@ -114,12 +143,21 @@ impl AggregatedDiscoveryService for Ads {
 
 async fn run_stream(
     mut requests: Streaming<DiscoveryRequest>,
-    mut resources: watch::Receiver<Arc<Resources>>,
+    mut resources: Published,
     mut stop: watch::Receiver<bool>,
     tx: mpsc::Sender<Result<DiscoveryResponse, Status>>,
     peer: Option<std::net::SocketAddr>,
 ) {
-    let mut stream = AdsStream::new(resources.borrow_and_update().clone());
+    // Requests wait unread in the stream meanwhile; the first one is answered after.
+    let first = tokio::select! {
+        first = resources.wait_for(Option::is_some) => match first {
+            Ok(first) => first.clone(),
+            Err(_) => return,
+        },
+        _ = stop.wait_for(|stopped| *stopped) => return,
+    };
+    let Some(first) = first else { return };
+    let mut stream = AdsStream::new(first);
     let mut stopped = pin!(stop.wait_for(|stopped| *stopped));
     loop {
         let responses = tokio::select! {
@@ -136,7 +174,9 @@ async fn run_stream(
                 if changed.is_err() {
                     break;
                 }
-                let next = resources.borrow_and_update().clone();
+                let Some(next) = resources.borrow_and_update().clone() else {
+                    continue;
+                };
                 stream.on_resources(next)
             }
             _ = &mut stopped => break,
@@ -148,4 +188,27 @@ async fn run_stream(
         }
     }
     tracing::debug!(?peer, node = %stream.node_id(), "ADS stream ended");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn an_incomplete_table_is_served_after_the_deadline() {
+        let routing = RoutingTable::filled_by_watches();
+        let start = tokio::time::Instant::now();
+        whole_or_deadline(&routing, WHOLE_TABLE_DEADLINE).await;
+        assert_eq!(start.elapsed(), WHOLE_TABLE_DEADLINE);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_whole_table_is_served_at_once() {
+        let routing = RoutingTable::filled_by_watches();
+        routing.routes_complete();
+        routing.backends_complete();
+        let start = tokio::time::Instant::now();
+        whole_or_deadline(&routing, WHOLE_TABLE_DEADLINE).await;
+        assert_eq!(start.elapsed(), Duration::ZERO);
+    }
 }

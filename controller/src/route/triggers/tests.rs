@@ -96,7 +96,8 @@ fn deletions_and_relists_prune_the_routing_table() {
     publish(&table, "a", "kept");
     publish(&table, "a", "deleted");
     publish(&table, "a", "gone-while-disconnected");
-    let mut tracker = DeletionTracker::new(table.clone());
+    let mut tracker =
+        DeletionTracker::new(table.clone(), Arc::new(RoutePriming::new(table.clone())));
 
     tracker.observe(&Event::Delete(route("a", "deleted", vec![])));
     tracker.observe(&Event::Init);
@@ -105,4 +106,20 @@ fn deletions_and_relists_prune_the_routing_table() {
 
     let left: Vec<ObjectKey> = table.snapshot().routes.into_keys().collect();
     assert_eq!(left, [ObjectKey::new("a", "kept")]);
+}
+
+#[test]
+fn the_first_list_and_deletions_reach_the_priming() {
+    let table = RoutingTable::filled_by_watches();
+    table.backends_complete();
+    let priming = Arc::new(RoutePriming::new(table.clone()));
+    let mut tracker = DeletionTracker::new(table.clone(), priming.clone());
+    tracker.observe(&Event::Init);
+    tracker.observe(&Event::InitApply(route("a", "kept", vec![])));
+    tracker.observe(&Event::InitApply(route("a", "doomed", vec![])));
+    tracker.observe(&Event::InitDone);
+    priming.settled(&ObjectKey::new("a", "kept"));
+    assert!(!table.is_whole(), "doomed is listed and not settled");
+    tracker.observe(&Event::Delete(route("a", "doomed", vec![])));
+    assert!(table.is_whole(), "a deleted Route is not waited for");
 }
