@@ -3,7 +3,6 @@
 //! response streamed back; counted in flight from arrival until that response ends.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use http::{HeaderMap, Request, Response, Version};
 use hyper::body::Incoming;
@@ -30,10 +29,11 @@ pub(crate) const NAMESPACE_HEADER: &str = "knative-serving-namespace";
 /// Knative's prober asks whether a hop is wired up; it is not a request to count.
 const PROBE_HEADER: &str = "k-network-probe";
 
-/// Tries per request when a replica refuses the connection: a replica just published
-/// may not be accepting yet, and one just gone may still be listed.
-const CONNECT_ATTEMPTS: u32 = 3;
-const CONNECT_RETRY_BACKOFF: Duration = Duration::from_millis(50);
+/// Tries per request when a replica refuses the connection (nothing was sent): one just
+/// gone may still be listed, and its replacement may take a moment. Each refusal
+/// ejects the replica for [`crate::throttler::EJECTION`], so the tries span about 2 s,
+/// the time a crashed replica takes to be replaced.
+const CONNECT_ATTEMPTS: u32 = 8;
 
 #[derive(Debug)]
 pub(crate) struct Handler {
@@ -129,11 +129,9 @@ impl Handler {
                 return responses::upstream_failed(&state.namespace, &state.name, &error);
             };
             tracing::debug!(revision = %state.name, %addr, %error, attempt, "connect failed; retrying");
-            // Give the slot back while backing off, so others are not held up by it.
-            drop(permit);
+            // The next try waits for a slot on another replica (or this one's return).
+            permit.eject();
             body = reclaimed;
-            let backoff = CONNECT_RETRY_BACKOFF * attempt;
-            tokio::time::sleep_until(deadline.min(Instant::now() + backoff)).await;
             attempt += 1;
         }
     }

@@ -22,6 +22,9 @@ pub(crate) struct ReplicaSet {
     /// breaker so those requests still count against its limit. Weak, so a breaker
     /// whose last permit is gone is forgotten.
     retired: HashMap<SocketAddr, Weak<Breaker>>,
+    /// The addresses the last endpoint update listed: an ejected replica is restored
+    /// from them.
+    listed: Vec<SocketAddr>,
 }
 
 // === impl ReplicaSet ===
@@ -32,6 +35,7 @@ impl ReplicaSet {
             capacity,
             replicas: Vec::new(),
             retired: HashMap::new(),
+            listed: Vec::new(),
         }
     }
 
@@ -44,6 +48,29 @@ impl ReplicaSet {
     pub(crate) fn update(&mut self, mut addrs: Vec<SocketAddr>) {
         addrs.sort_unstable();
         addrs.dedup();
+        self.listed.clone_from(&addrs);
+        self.set(addrs);
+    }
+
+    /// Takes `addr` out of the set until [`ReplicaSet::restore`] or the next update
+    /// lists it again: it refused a connection (a replica that just died and is still
+    /// listed until its endpoints are withdrawn).
+    pub(crate) fn eject(&mut self, addr: SocketAddr) {
+        let kept = self
+            .replicas
+            .iter()
+            .map(|r| r.addr)
+            .filter(|a| *a != addr)
+            .collect();
+        self.set(kept);
+    }
+
+    /// Puts back every listed replica that was ejected.
+    pub(crate) fn restore(&mut self) {
+        self.set(self.listed.clone());
+    }
+
+    fn set(&mut self, addrs: Vec<SocketAddr>) {
         let mut current: HashMap<SocketAddr, Arc<Breaker>> = self
             .replicas
             .drain(..)
@@ -99,6 +126,21 @@ mod tests {
         assert!(!set.replicas()[0].breaker.has_room());
         drop(held);
         assert!(set.replicas()[0].breaker.has_room());
+    }
+
+    #[test]
+    fn an_ejected_replica_is_out_until_restored_and_only_if_still_listed() {
+        let mut set = ReplicaSet::new(1);
+        set.update(vec![addr(1), addr(2)]);
+        set.eject(addr(1));
+        let addrs = |set: &ReplicaSet| set.replicas().iter().map(|r| r.addr).collect::<Vec<_>>();
+        assert_eq!(addrs(&set), [addr(2)]);
+        set.restore();
+        assert_eq!(addrs(&set), [addr(1), addr(2)]);
+        set.eject(addr(1));
+        set.update(vec![addr(2), addr(3)]);
+        set.restore();
+        assert_eq!(addrs(&set), [addr(2), addr(3)], "withdrawn meanwhile");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use parking_lot::Mutex;
 use tokio::time::Instant;
@@ -10,6 +11,11 @@ use crate::error::ThrottleError;
 use crate::policy::LoadBalancingPolicy;
 use crate::replica_set::ReplicaSet;
 use crate::wait_queue::WaitQueue;
+
+/// How long a replica that refused a connection is left out of the picks: long
+/// enough for its endpoints to be withdrawn if it died, short enough not to matter if
+/// it only blipped.
+pub(crate) const EJECTION: Duration = Duration::from_millis(250);
 
 /// Knative's per-revision queue depth.
 pub const DEFAULT_QUEUE_CAPACITY: usize = 10_000;
@@ -227,6 +233,30 @@ impl Permit {
     /// The replica to forward the request to.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The replica refused the connection: leave it out of the picks for
+    /// [`EJECTION`] (or until an endpoint update lists it again), and give the slot up.
+    /// Requests then wait for another replica's slot instead of trying the same one.
+    pub fn eject(self) {
+        let Some(shared) = self.throttler.upgrade() else {
+            return;
+        };
+        shared.state.lock().replicas.eject(self.addr);
+        drop(self);
+        let weak = Arc::downgrade(&shared);
+        tokio::spawn(async move {
+            tokio::time::sleep(EJECTION).await;
+            let Some(shared) = weak.upgrade() else {
+                return;
+            };
+            let spare = {
+                let mut state = shared.state.lock();
+                state.replicas.restore();
+                state.serve_waiters(&shared)
+            };
+            drop(spare);
+        });
     }
 }
 

@@ -253,3 +253,32 @@ async fn removed_replicas_stop_receiving_and_staying_ones_keep_their_load() {
     assert_eq!(on_3.addr(), addr(3));
     assert_eq!(t.endpoints(), [(addr(1), 1), (addr(3), 1)]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_refusing_replica_is_skipped_until_its_ejection_ends() {
+    let t = throttler(1, 10);
+    t.update_endpoints(vec![addr(1), addr(2)]);
+    let first = t.acquire(in_an_hour()).await.unwrap();
+    let refused = first.addr();
+    first.eject();
+    // Both next picks go to the other replica; a third request waits for a slot.
+    let other = t.acquire(in_an_hour()).await.unwrap();
+    assert_ne!(other.addr(), refused);
+    let start = Instant::now();
+    let waiter = spawn_waiter(&t).await;
+    let back = waiter.await.unwrap().unwrap();
+    assert_eq!(back.addr(), refused, "the ejected replica came back");
+    assert_eq!(start.elapsed(), Duration::from_millis(250));
+    drop((other, back));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_ejected_replica_withdrawn_meanwhile_stays_out() {
+    let t = throttler(1, 10);
+    t.update_endpoints(vec![addr(1)]);
+    t.acquire(in_an_hour()).await.unwrap().eject();
+    t.update_endpoints(vec![addr(2)]);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let endpoints: Vec<SocketAddr> = t.endpoints().into_iter().map(|(a, _)| a).collect();
+    assert_eq!(endpoints, [addr(2)]);
+}
