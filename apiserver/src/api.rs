@@ -11,7 +11,7 @@ use crate::path::ResourcePath;
 use crate::resource::ResourceTable;
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::status::ApiError;
-use crate::store::{Store, StoreError, object_key};
+use crate::store::{Selected, Store, StoreError, object_key};
 use crate::write::now;
 
 /// Namespaces that exist from the first start, as in a fresh cluster with Knative.
@@ -117,34 +117,65 @@ impl Api {
             Some(t) => Some(decode_continue(t)?),
             None => None,
         };
-        let (all, rv) = match opts.fields.as_ref().and_then(|f| f.pinned_name()) {
-            // `metadata.name=x` with a namespace is a point lookup.
-            Some(name) if rp.namespace.is_some() || !rp.rt.namespaced => {
-                let key = format!("{prefix}{name}");
-                let rv = self.store.current_rv();
-                (self.store.get(&key).into_iter().collect(), rv)
-            }
-            _ => self.store.list(&prefix),
+        let (candidates, rv): (Vec<Candidate>, u64) =
+            match opts.fields.as_ref().and_then(|f| f.pinned_name()) {
+                // `metadata.name=x` with a namespace is a point lookup.
+                Some(name) if rp.namespace.is_some() || !rp.rt.namespaced => {
+                    let key = format!("{prefix}{name}");
+                    let rv = self.store.current_rv();
+                    let found = self.store.get(&key).filter(|o| {
+                        opts.matches(o)
+                            && start_after
+                                .as_ref()
+                                .is_none_or(|after| sort_key(o).as_str() > after.as_str())
+                    });
+                    (found.into_iter().map(Candidate::Parsed).collect(), rv)
+                }
+                _ => {
+                    // A store key is `{store prefix}/{namespace}/{name}`: past the store
+                    // prefix and its slash it is the sort key a continue token holds.
+                    let skip = rp.rt.store_prefix().len() + 1;
+                    let (selected, rv) = self.store.select(&prefix, |key, labels| {
+                        start_after.as_ref().is_none_or(|after| {
+                            key.get(skip..).unwrap_or_default() > after.as_str()
+                        }) && opts
+                            .labels
+                            .as_ref()
+                            .is_none_or(|s| s.matches_by(|k| labels.get(k)))
+                    });
+                    (selected.into_iter().map(Candidate::Stored).collect(), rv)
+                }
+            };
+        // Labels and the continue token are decided; a field selector needs the object.
+        let fields = opts.fields.as_ref();
+        let wanted = |c: Candidate| -> Option<Arc<Value>> {
+            let obj = c.object();
+            fields.is_none_or(|f| f.matches(&obj)).then_some(obj)
         };
-        let mut selected = all.into_iter().filter(|o| opts.matches(o)).filter(|o| {
-            start_after
-                .as_ref()
-                .is_none_or(|after| sort_key(o).as_str() > after.as_str())
-        });
         let mut items: Vec<Arc<Value>> = Vec::new();
         let limit = opts.limit.filter(|l| *l > 0);
         let mut continue_token = None;
         let mut remaining = None;
-        for obj in selected.by_ref() {
+        let mut rest = candidates.into_iter();
+        while let Some(candidate) = rest.next() {
             if limit.is_some_and(|l| items.len() == l) {
-                let rest = 1 + selected.count();
-                if let Some(last) = items.last() {
-                    continue_token = Some(encode_continue(&sort_key(last)));
+                // What is left past the page: without a field selector, counted unparsed.
+                let left = match fields {
+                    None => 1 + rest.len(),
+                    Some(_) => std::iter::once(candidate)
+                        .chain(rest)
+                        .filter_map(wanted)
+                        .count(),
+                };
+                if left > 0 {
+                    if let Some(last) = items.last() {
+                        continue_token = Some(encode_continue(&sort_key(last)));
+                    }
+                    remaining = Some(left);
                 }
-                remaining = Some(rest);
                 break;
             }
-            items.push(obj);
+            items.extend(wanted(candidate));
         }
         Ok(ListPage {
             items,
@@ -152,6 +183,21 @@ impl Api {
             continue_token,
             remaining,
         })
+    }
+}
+
+/// An object a list may return: parsed already, or still as stored.
+enum Candidate {
+    Parsed(Arc<Value>),
+    Stored(Selected),
+}
+
+impl Candidate {
+    fn object(self) -> Arc<Value> {
+        match self {
+            Candidate::Parsed(o) => o,
+            Candidate::Stored(s) => s.object(),
+        }
     }
 }
 
@@ -183,3 +229,6 @@ fn decode_continue(token: &str) -> Result<String, ApiError> {
         .map(str::to_string)
         .ok_or_else(bad)
 }
+
+#[cfg(test)]
+mod tests;

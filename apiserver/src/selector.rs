@@ -300,8 +300,15 @@ impl LabelSelector {
 
     /// Whether an object's `metadata.labels` satisfy every requirement.
     pub fn matches(&self, labels: Option<&Map<String, Value>>) -> bool {
+        self.matches_by(|key| labels.and_then(|l| l.get(key)).and_then(Value::as_str))
+    }
+
+    /// [`LabelSelector::matches`] over any view of the labels: `label(key)` is the
+    /// value of label `key` (None when absent or not a string). The store keeps each
+    /// object's labels apart from its JSON so a selector needs no parse.
+    pub fn matches_by<'a>(&self, label: impl Fn(&str) -> Option<&'a str>) -> bool {
         self.requirements.iter().all(|r| {
-            let value = labels.and_then(|l| l.get(&r.key)).and_then(Value::as_str);
+            let value = label(&r.key);
             let in_set = |v: &str| r.values.iter().any(|x| x == v);
             let compare = |v: &str, want: std::cmp::Ordering| {
                 let parsed = (v.parse::<i64>(), r.values.first().map(|x| x.parse::<i64>()));

@@ -24,7 +24,7 @@ use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde_json::Value;
 use tokio::sync::broadcast;
 
-use compact::{Json, parse};
+use compact::{Json, Stored, parse};
 use event_log::EventLog;
 pub use txn::Txn;
 use txn::{Change, Write};
@@ -88,7 +88,7 @@ pub fn object_key(prefix: &str, namespace: &str, name: &str) -> String {
 
 #[derive(Debug, Default)]
 struct State {
-    objects: BTreeMap<String, Json>,
+    objects: BTreeMap<String, Stored>,
     /// The last committed resourceVersion.
     rv: u64,
     log: EventLog,
@@ -130,6 +130,31 @@ pub struct Gone {
     pub oldest: u64,
 }
 
+/// One stored object's labels, as [`Store::select`] shows them.
+#[derive(Debug, Clone, Copy)]
+pub struct Labels<'a>(&'a Stored);
+
+impl<'a> Labels<'a> {
+    /// The value of label `key`.
+    pub fn get(self, key: &str) -> Option<&'a str> {
+        self.0.label(key)
+    }
+}
+
+/// One object a [`Store::select`] kept: its key and its JSON, parsed on demand.
+#[derive(Debug, Clone)]
+pub struct Selected {
+    pub key: String,
+    json: Json,
+}
+
+impl Selected {
+    /// The object, parsed.
+    pub fn object(&self) -> Arc<Value> {
+        parse(&self.key, &self.json)
+    }
+}
+
 /// redb's page cache (see [`Store::open`]).
 const REDB_CACHE_BYTES: usize = 4 << 20;
 
@@ -154,12 +179,11 @@ impl Store {
         let objects = tx.open_table(OBJECTS).map_err(db_err)?;
         for row in objects.iter().map_err(db_err)? {
             let (k, v) = row.map_err(db_err)?;
-            // Check it is JSON without building it: reads parse what they return.
-            serde_json::from_slice::<serde::de::IgnoredAny>(v.value())
+            // Check it is JSON without building it (reads parse what they return); only
+            // its labels are kept parsed.
+            let stored = Stored::read(v.value())
                 .map_err(|e| StoreError::Corrupt(k.value().to_string(), e))?;
-            state
-                .objects
-                .insert(k.value().to_string(), Json::from(v.value()));
+            state.objects.insert(k.value().to_string(), stored);
         }
         let meta = tx.open_table(META).map_err(db_err)?;
         state.rv = meta.get(RV_KEY).map_err(db_err)?.map_or(0, |v| v.value());
@@ -205,7 +229,7 @@ impl Store {
 
     pub fn get(&self, key: &str) -> Option<Arc<Value>> {
         let state = self.shared.state.read();
-        state.objects.get(key).map(|json| parse(key, json))
+        state.objects.get(key).map(|s| parse(key, &s.json))
     }
 
     /// Objects whose key starts with `key_prefix`, in key order, with the current
@@ -216,7 +240,30 @@ impl Store {
             .objects
             .range(key_prefix.to_string()..)
             .take_while(|(k, _)| k.starts_with(key_prefix))
-            .map(|(k, json)| parse(k, json))
+            .map(|(k, s)| parse(k, &s.json))
+            .collect();
+        (items, state.rv)
+    }
+
+    /// The objects under `key_prefix`, in key order, whose key and labels `keep`
+    /// accepts, unparsed ([`Selected::object`] parses one), with the current
+    /// resourceVersion. `keep` sees each object's key and a lookup of its labels, so a
+    /// label selector or a continue token costs no parse of what it leaves out.
+    pub fn select(
+        &self,
+        key_prefix: &str,
+        mut keep: impl FnMut(&str, Labels<'_>) -> bool,
+    ) -> (Vec<Selected>, u64) {
+        let state = self.shared.state.read();
+        let items = state
+            .objects
+            .range(key_prefix.to_string()..)
+            .take_while(|(k, _)| k.starts_with(key_prefix))
+            .filter(|(k, s)| keep(k, Labels(s)))
+            .map(|(k, s)| Selected {
+                key: k.clone(),
+                json: s.json.clone(),
+            })
             .collect();
         (items, state.rv)
     }
@@ -235,7 +282,7 @@ impl Store {
                 .objects
                 .range(snapshot_prefix.to_string()..)
                 .take_while(|(k, _)| k.starts_with(snapshot_prefix))
-                .map(|(k, json)| parse(k, json))
+                .map(|(k, s)| parse(k, &s.json))
                 .collect();
             return Ok(Subscription {
                 replay: Vec::new(),
@@ -390,14 +437,14 @@ impl Shared {
                 staging.overlay.remove(&key);
             }
             let (prefix, namespace) = split_key(&key);
-            let previous_json = state.objects.get(&key).map_or(0, |json| json.len());
-            let previous = state.objects.get(&key).map(|json| parse(&key, json));
+            let previous_json = state.objects.get(&key).map_or(0, Stored::len);
+            let previous = state.objects.get(&key).map(|s| parse(&key, &s.json));
             let (event, size) = match write {
                 Write::Put(obj) => {
                     let json = json.unwrap_or_default();
                     // The event holds both versions, each parsed on its own.
                     let size = json.len() + previous_json;
-                    state.objects.insert(key, json);
+                    state.objects.insert(key, Stored::new(json, &obj));
                     let event = WatchEvent {
                         kind: if previous.is_some() {
                             EventType::Modified

@@ -49,7 +49,7 @@ impl Txn<'_> {
     pub fn get(&self, key: &str) -> Option<Arc<Value>> {
         match self.pending.get(key).or_else(|| self.overlay.get(key)) {
             Some(c) => c.write.object().cloned(),
-            None => self.state.objects.get(key).map(|json| parse(key, json)),
+            None => self.state.objects.get(key).map(|s| parse(key, &s.json)),
         }
     }
 
@@ -61,7 +61,7 @@ impl Txn<'_> {
             .objects
             .range(key_prefix.to_string()..)
             .take_while(|(k, _)| k.starts_with(key_prefix))
-            .map(|(k, json)| (k.as_str(), Some(parse(k, json))))
+            .map(|(k, s)| (k.as_str(), Some(parse(k, &s.json))))
             .collect();
         for layer in [self.overlay, &self.pending] {
             for (k, c) in layer
