@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! cargo build --release -p fnmesh -p fnmesh-bench
-//! target/release/control-plane-bench --fnmesh target/release/fnmesh --services 1000
+//! target/release/control-plane-bench --fnmesh target/release/fnmesh --services 1000 [--idle 30]
 //! ```
 
 mod ads;
@@ -28,6 +28,9 @@ struct Args {
     fnmesh: PathBuf,
     services: usize,
     concurrency: usize,
+    /// After the traffic change, idle this long and read every process again: what a
+    /// burst leaves behind once the API's event log has aged out (it keeps 15 s).
+    idle: Duration,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -35,6 +38,7 @@ fn args() -> anyhow::Result<Args> {
         fnmesh: PathBuf::from("target/release/fnmesh"),
         services: 1000,
         concurrency: 32,
+        idle: Duration::ZERO,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -43,6 +47,7 @@ fn args() -> anyhow::Result<Args> {
             "--fnmesh" => args.fnmesh = value.into(),
             "--services" => args.services = value.parse()?,
             "--concurrency" => args.concurrency = value.parse()?,
+            "--idle" => args.idle = Duration::from_secs(value.parse()?),
             other => anyhow::bail!("unknown flag {other}"),
         }
     }
@@ -141,19 +146,7 @@ async fn main() -> anyhow::Result<()> {
         all_created.as_secs_f64(),
         all_ready.as_secs_f64()
     );
-    println!(
-        "{:<11} {:>10} {:>10} {:>10} {:>10}",
-        "component", "cpu s", "RSS MiB", "peak MiB", "threads"
-    );
-    for (name, usage) in &after {
-        let cpu = usage.cpu_seconds - before.get(name).map_or(0.0, |u| u.cpu_seconds);
-        println!(
-            "{name:<11} {cpu:>10.2} {:>10.1} {:>10.1} {:>10}",
-            usage.rss_kib as f64 / 1024.0,
-            usage.peak_kib as f64 / 1024.0,
-            usage.threads
-        );
-    }
+    print_usage(&before, &after);
 
     // One traffic change at that size: a second revision of s0 and a 50/50 split.
     let mut ads = ads::AdsClient::connect(&split.xds_addr()).await?;
@@ -176,5 +169,30 @@ async fn main() -> anyhow::Result<()> {
         push.last_at
             .map_or(0.0, |t| t.duration_since(changed).as_secs_f64() * 1e3)
     );
+    if !args.idle.is_zero() {
+        tokio::time::sleep(args.idle).await;
+        println!("after {} s idle:", args.idle.as_secs());
+        print_usage(&before, &split.usage());
+    }
     Ok(())
+}
+
+/// Each process's CPU time since `before`, and its memory and threads now.
+fn print_usage(
+    before: &std::collections::BTreeMap<&'static str, processes::Usage>,
+    now: &std::collections::BTreeMap<&'static str, processes::Usage>,
+) {
+    println!(
+        "{:<11} {:>10} {:>10} {:>10} {:>10}",
+        "component", "cpu s", "RSS MiB", "peak MiB", "threads"
+    );
+    for (name, usage) in now {
+        let cpu = usage.cpu_seconds - before.get(name).map_or(0.0, |u| u.cpu_seconds);
+        println!(
+            "{name:<11} {cpu:>10.2} {:>10.1} {:>10.1} {:>10}",
+            usage.rss_kib as f64 / 1024.0,
+            usage.peak_kib as f64 / 1024.0,
+            usage.threads
+        );
+    }
 }
