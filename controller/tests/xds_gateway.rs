@@ -31,6 +31,33 @@ async fn start_gateway_with(
     addr
 }
 
+/// An xDS server on a free loopback port that stops when the sender fires.
+async fn start_stoppable_xds(
+    routing: Arc<controller::RoutingTable>,
+) -> (
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let xds = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(controller::xds::serve(listener, routing, async {
+        let _ = stopped.await;
+    }));
+    (xds, stop, server)
+}
+
+/// A gateway following `xds`, once it serves the 80/20 route.
+async fn start_gateway_serving(xds: std::net::SocketAddr) -> std::net::SocketAddr {
+    let gw = start_gateway(xds).await;
+    eventually(Duration::from_secs(10), "the first table", || async {
+        get(gw, HOST, &[]).await.is_ok_and(|r| r.status == 200)
+    })
+    .await;
+    gw
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gateway_follows_the_routing_table_over_xds() {
     let (routing, _, _) = routing_80_20().await;
@@ -92,17 +119,8 @@ async fn gateway_holds_requests_for_a_late_xds_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_controller_sends_nothing_until_its_table_is_whole() {
     let (routing, a, b) = routing_80_20().await;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let xds = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let first = tokio::spawn(controller::xds::serve(listener, routing, async {
-        let _ = stopped.await;
-    }));
-    let gw = start_gateway(xds).await;
-    eventually(Duration::from_secs(10), "the first table", || async {
-        get(gw, HOST, &[]).await.is_ok_and(|r| r.status == 200)
-    })
-    .await;
+    let (xds, stop, first) = start_stoppable_xds(routing).await;
+    let gw = start_gateway_serving(xds).await;
 
     // The controller restarts on the same address. Its watches have listed the
     // endpoints but the Route reconciler has not yet published the Route.
@@ -159,17 +177,8 @@ async fn endpoint_changes_reach_the_gateway() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_ends_streams_and_returns() {
     let (routing, _, _) = routing_80_20().await;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let xds = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(controller::xds::serve(listener, routing, async {
-        let _ = stopped.await;
-    }));
-    let gw = start_gateway(xds).await;
-    eventually(Duration::from_secs(10), "the first table", || async {
-        get(gw, HOST, &[]).await.is_ok_and(|r| r.status == 200)
-    })
-    .await;
+    let (xds, stop, server) = start_stoppable_xds(routing).await;
+    let gw = start_gateway_serving(xds).await;
     stop.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(5), server)
         .await
