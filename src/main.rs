@@ -6,7 +6,9 @@ mod cli;
 use clap::Parser;
 
 /// The gateway's request path allocates per request; mimalloc's thread-local free lists
-/// make that markedly cheaper than glibc malloc.
+/// make that markedly cheaper than glibc malloc. Without the `mimalloc` feature
+/// (`--no-default-features`) the system allocator serves, for heap profilers.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
