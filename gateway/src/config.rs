@@ -55,7 +55,7 @@ pub(crate) struct RevisionRuntime {
     pub(crate) metrics: Arc<RevisionMetrics>,
     /// Keep-alive connections per endpoint, aligned with the revision's endpoints and
     /// carried over from the previous snapshot so a push keeps warm connections.
-    pub(crate) upstreams: Box<[Arc<Http1Endpoint>]>,
+    pub(crate) upstreams: Arc<[Arc<Http1Endpoint>]>,
     /// Requests in flight, for the autoscaler; the same counter in every snapshot (the
     /// registry hands out one per revision), so a push does not reset the figures.
     pub(crate) stat_counter: Arc<ConcurrencyCounter>,

@@ -50,6 +50,7 @@ mod admin;
 mod body;
 mod config;
 mod drain;
+mod failover;
 mod forwarded;
 mod framing;
 mod h1;

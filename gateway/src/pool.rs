@@ -43,6 +43,32 @@ pub(crate) enum UpstreamError {
     Malformed(&'static str),
 }
 
+/// Why a request got no response head, and the request itself when none of it was sent
+/// (the connection failed first), so it can go to another endpoint.
+#[derive(Debug)]
+pub(crate) struct SendFailure {
+    pub(crate) error: UpstreamError,
+    pub(crate) unsent: Option<Request<Incoming>>,
+}
+
+impl SendFailure {
+    /// `error` before any byte of `request` left.
+    pub(super) fn unsent(error: UpstreamError, request: Request<Incoming>) -> Self {
+        Self {
+            error,
+            unsent: Some(request),
+        }
+    }
+
+    /// `error` after the request (or some of it) was handed to the connection.
+    pub(super) fn sent(error: UpstreamError) -> Self {
+        Self {
+            error,
+            unsent: None,
+        }
+    }
+}
+
 /// h2c upstream connections, shared by every connection of a proxy listener.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct UpstreamPool {
@@ -55,7 +81,7 @@ impl UpstreamPool {
     pub(crate) async fn send_http1(
         endpoint: &Arc<Http1Endpoint>,
         mut request: Request<Incoming>,
-    ) -> Result<(Response<Incoming>, Lease), UpstreamError> {
+    ) -> Result<(Response<Incoming>, Lease), SendFailure> {
         *request.version_mut() = Version::HTTP_11;
         // An absolute-form target (a client talking to us as to a forward proxy) goes
         // on in origin form, as an origin server expects.
@@ -73,7 +99,7 @@ impl UpstreamPool {
         authority: &Authority,
         host: Option<Authority>,
         mut request: Request<Incoming>,
-    ) -> Result<Response<Incoming>, UpstreamError> {
+    ) -> Result<Response<Incoming>, SendFailure> {
         *request.version_mut() = Version::HTTP_2;
         let authority = host.unwrap_or_else(|| authority.clone());
         request.headers_mut().remove(http::header::HOST);

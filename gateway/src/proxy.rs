@@ -13,10 +13,11 @@ use tokio::time::Instant;
 
 use crate::body::{Cutoff, Observation, ProxyBody};
 use crate::config::GatewayConfig;
+use crate::failover::Endpoints;
 use crate::forwarded::ClientForwarding;
 use crate::head_policy::{Hop, Line, MapSink, RequestScan, ResponseScan};
 use crate::metrics::RevisionMetrics;
-use crate::pool::{Http1Endpoint, UpstreamError, UpstreamPool};
+use crate::pool::{Http1Endpoint, SendFailure, UpstreamError, UpstreamPool};
 use crate::proxy_error::ProxyError;
 use crate::request_limits::RequestLimits;
 use crate::revision::Protocol;
@@ -41,7 +42,8 @@ pub(crate) struct Target {
     pub(crate) limits: RequestLimits,
     pub(crate) name: HeaderValue,
     pub(crate) namespace: HeaderValue,
-    pub(crate) endpoint: Option<Arc<Http1Endpoint>>,
+    /// `None` when the revision has no endpoint.
+    pub(crate) endpoints: Option<Endpoints>,
 }
 
 impl Proxy {
@@ -132,9 +134,9 @@ impl Proxy {
         let index = snapshot.table.resolve(host, tag, fastrand::u64(..))?;
         let revision = snapshot.table.compiled(index);
         let runtime = &snapshot.revisions[index];
-        let endpoint = match runtime.upstreams.len() {
+        let endpoints = match runtime.upstreams.len() {
             0 => None,
-            n => Some(Arc::clone(&runtime.upstreams[runtime.next_endpoint(n)])),
+            n => Endpoints::starting_at(&runtime.upstreams, runtime.next_endpoint(n)),
         };
         Some(Target {
             metrics: Arc::clone(&runtime.metrics),
@@ -144,7 +146,7 @@ impl Proxy {
             limits: RequestLimits::new(arrival, &revision.spec),
             name: revision.name_header.clone(),
             namespace: revision.namespace_header.clone(),
-            endpoint,
+            endpoints,
         })
     }
 
@@ -156,7 +158,7 @@ impl Proxy {
         target: &Target,
         upgrading: bool,
     ) -> Result<Response<ProxyBody>, ProxyError> {
-        let Some(upstream) = &target.endpoint else {
+        let Some(endpoints) = &target.endpoints else {
             return Err(ProxyError::NoEndpoints(target.label()));
         };
         let client_upgrade = upgrading.then(|| hyper::upgrade::on(&mut request));
@@ -164,28 +166,44 @@ impl Proxy {
 
         // One timer per request: it bounds the wait for the head, then the body.
         let mut timer = Box::pin(tokio::time::sleep_until(target.limits.response_start));
+        let upstream_error = |endpoint: &Http1Endpoint, source| ProxyError::Upstream {
+            revision: target.label(),
+            endpoint: endpoint.addr(),
+            source,
+        };
         let sent = async {
-            match target.protocol {
-                Protocol::Http1 => UpstreamPool::send_http1(upstream, request)
-                    .await
-                    .map(|(response, lease)| (response, Some(lease))),
-                Protocol::H2c => {
-                    let host = Authority::try_from(host).ok();
-                    let sent =
-                        self.pool
-                            .send_h2c(upstream.addr(), upstream.authority(), host, request);
-                    sent.await.map(|response| (response, None))
+            let mut attempts = endpoints.attempts();
+            let mut request = request;
+            loop {
+                let endpoint = attempts.current();
+                let sent = match target.protocol {
+                    Protocol::Http1 => UpstreamPool::send_http1(endpoint, request)
+                        .await
+                        .map(|(response, lease)| (response, Some(lease))),
+                    Protocol::H2c => {
+                        let host = Authority::try_from(host).ok();
+                        let sent = self.pool.send_h2c(
+                            endpoint.addr(),
+                            endpoint.authority(),
+                            host,
+                            request,
+                        );
+                        sent.await.map(|response| (response, None))
+                    }
+                };
+                match sent {
+                    Ok((response, lease)) => return Ok((response, lease, endpoint)),
+                    Err(SendFailure {
+                        error,
+                        unsent: Some(unsent),
+                    }) if attempts.move_on_after(&error) => request = unsent,
+                    Err(failure) => return Err(upstream_error(endpoint, failure.error)),
                 }
             }
         };
-        let upstream_error = |source| ProxyError::Upstream {
-            revision: target.label(),
-            endpoint: upstream.addr(),
-            source,
-        };
-        let (mut response, lease) = tokio::select! {
+        let (mut response, lease, upstream) = tokio::select! {
             biased;
-            sent = sent => sent.map_err(upstream_error)?,
+            sent = sent => sent?,
             () = timer.as_mut() => return Err(target.limits.head_timeout(target.label())),
         };
 
@@ -198,7 +216,7 @@ impl Proxy {
             status.as_u16(),
             head_method,
         )
-        .map_err(|reason| upstream_error(UpstreamError::Malformed(reason)))?;
+        .map_err(|reason| upstream_error(upstream, UpstreamError::Malformed(reason)))?;
         // hyper decodes the body and frames it anew for the client.
         let mut rewritten = MapSink::with_capacity(headers.len());
         scan.write_fields(

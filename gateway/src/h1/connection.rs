@@ -13,8 +13,8 @@ use tokio::time::{Instant, Sleep};
 use super::exchange::{self, ExchangeEnd, ExchangeError, Progress};
 use super::request::{self, Answer, Forward, Plan, RequestFraming};
 use super::timers::{Activity, TIMER_SLACK, rearm, streaming_cut};
+use crate::failover::Endpoints;
 use crate::forwarded::ClientForwarding;
-use crate::pool::Http1Endpoint;
 use crate::proxy::{Proxy, Target};
 use crate::proxy_error::ProxyError;
 use crate::request_limits::RequestLimits;
@@ -170,13 +170,13 @@ impl Connection {
     async fn forward(&mut self, forward: Forward) -> Next {
         let Forward {
             target,
-            endpoint,
+            endpoints,
             request,
         } = forward;
         bytes::Buf::advance(&mut self.input, request.head_len);
-        let mut progress = Progress::default();
+        let mut progress = Progress::new(&endpoints);
         let outcome = self
-            .exchange(&target.limits, &endpoint, request, &mut progress)
+            .exchange(&target.limits, &endpoints, request, &mut progress)
             .await;
         let (status, next) = match outcome {
             Outcome::Done(end) => {
@@ -190,7 +190,7 @@ impl Connection {
             Outcome::Failed(ExchangeError::Upstream(source)) if !progress.head_sent => {
                 let error = ProxyError::Upstream {
                     revision: target.label(),
-                    endpoint: endpoint.addr(),
+                    endpoint: progress.endpoint,
                     source,
                 };
                 let close = request.close || !progress.request_sent;
@@ -215,7 +215,7 @@ impl Connection {
     async fn exchange(
         &mut self,
         limits: &RequestLimits,
-        endpoint: &Http1Endpoint,
+        endpoints: &Endpoints,
         request: RequestFraming,
         progress: &mut Progress,
     ) -> Outcome {
@@ -225,7 +225,7 @@ impl Connection {
             &mut self.input,
             &mut self.upstream_input,
             &mut self.output,
-            endpoint,
+            endpoints,
             request,
             progress,
         );

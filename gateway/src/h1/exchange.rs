@@ -4,6 +4,8 @@
 //! and rewrites the response head; [`Exchange::finish`] relays the response body and
 //! parks the socket again if the function keeps it open.
 
+use std::net::SocketAddr;
+
 use bytes::{Buf, BytesMut};
 use http::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -13,6 +15,7 @@ use super::relay::{self, RelayError};
 use super::request::RequestFraming;
 use super::response::{self, Parsed};
 use super::timers::Activity;
+use crate::failover::{Attempts, Endpoints};
 use crate::framing::ChunkedBody;
 use crate::head_policy::ResponseBody;
 use crate::pool::{Http1Endpoint, RawConnection, UpstreamError};
@@ -20,6 +23,8 @@ use crate::pool::{Http1Endpoint, RawConnection, UpstreamError};
 /// How far the exchange got, for whoever ends it early.
 #[derive(Debug)]
 pub(super) struct Progress {
+    /// The endpoint tried last (another than the first after a refused connection).
+    pub(super) endpoint: SocketAddr,
     /// The whole request, body included, reached the function.
     pub(super) request_sent: bool,
     /// The client has (some of) the response head: too late for an error response.
@@ -27,9 +32,11 @@ pub(super) struct Progress {
     pub(super) status: StatusCode,
 }
 
-impl Default for Progress {
-    fn default() -> Self {
+impl Progress {
+    /// Nothing done yet; the request is for `endpoints`.
+    pub(super) fn new(endpoints: &Endpoints) -> Self {
         Self {
+            endpoint: endpoints.first().addr(),
             request_sent: false,
             head_sent: false,
             status: StatusCode::BAD_GATEWAY,
@@ -59,26 +66,25 @@ enum Failure {
     Other(ExchangeError),
 }
 
-/// Starts one exchange with `endpoint`: sends the request and reads the response head
-/// (see [`Exchange::finish`] for the rest). `output` holds the function's head on entry
-/// and the client's on return; `client_input` holds the client's unread bytes (the
-/// body, or part of it, maybe the next request).
+/// Starts one exchange with one of `endpoints` (the first, or the next that takes the
+/// connection: `crate::failover`): sends the request and reads the response head (see
+/// [`Exchange::finish`] for the rest). `output` holds the function's head on entry and
+/// the client's on return; `client_input` holds the client's unread bytes (the body, or
+/// part of it, maybe the next request).
 pub(super) async fn start<'a>(
     client: &'a mut TcpStream,
     client_input: &mut BytesMut,
     upstream_input: &'a mut BytesMut,
     output: &'a mut Vec<u8>,
-    endpoint: &'a Http1Endpoint,
+    endpoints: &'a Endpoints,
     request: RequestFraming,
     progress: &'a mut Progress,
 ) -> Result<(Exchange<'a>, response::ResponseHead), ExchangeError> {
     // Body bytes already read go out with the head, in one write.
     let buffered = relay::take_buffered(client_input, request.body_len, output);
     let unsent_body = request.body_len - buffered;
-    let upstream = endpoint
-        .checkout_raw()
-        .await
-        .map_err(ExchangeError::Upstream)?;
+    let mut attempts = endpoints.attempts();
+    let (endpoint, upstream) = connect(&mut attempts, Socket::Pooled, progress).await?;
     upstream_input.clear();
     let mut exchange = Exchange {
         client,
@@ -93,15 +99,46 @@ pub(super) async fn start<'a>(
             Ok(head) => return Ok((exchange, head)),
             // The request can be sent again only if all of it is still at hand.
             Err(Failure::Socket(_)) if exchange.upstream.reused && unsent_body == 0 => {
-                exchange.upstream = endpoint
-                    .connect_raw()
-                    .await
-                    .map_err(ExchangeError::Upstream)?;
+                let (endpoint, upstream) =
+                    connect(&mut attempts, Socket::New, exchange.progress).await?;
+                exchange.endpoint = endpoint;
+                exchange.upstream = upstream;
             }
             Err(Failure::Socket(error)) => {
                 return Err(ExchangeError::Upstream(UpstreamError::Io(error)));
             }
             Err(Failure::Other(error)) => return Err(error),
+        }
+    }
+}
+
+/// Which socket [`connect`] may use.
+#[derive(Clone, Copy)]
+enum Socket {
+    /// An idle keep-alive one if there is one.
+    Pooled,
+    /// Only a new one (a pooled one just failed).
+    New,
+}
+
+/// A socket to the current endpoint of `attempts`, or to the next one after a
+/// refused connection (`crate::failover`), recording the endpoint in `progress`.
+async fn connect<'a>(
+    attempts: &mut Attempts<'a>,
+    socket: Socket,
+    progress: &mut Progress,
+) -> Result<(&'a Http1Endpoint, RawConnection), ExchangeError> {
+    loop {
+        let endpoint = attempts.current();
+        progress.endpoint = endpoint.addr();
+        let connected = match socket {
+            Socket::Pooled => endpoint.checkout_raw().await,
+            Socket::New => endpoint.connect_raw().await,
+        };
+        match connected {
+            Ok(upstream) => return Ok((endpoint, upstream)),
+            Err(error) if attempts.move_on_after(&error) => {}
+            Err(error) => return Err(ExchangeError::Upstream(error)),
         }
     }
 }

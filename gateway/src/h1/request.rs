@@ -7,15 +7,14 @@
 mod tests;
 
 use std::mem::MaybeUninit;
-use std::sync::Arc;
 
 use tokio::time::Instant;
 
+use crate::failover::Endpoints;
 use crate::forwarded::ClientForwarding;
 use crate::head_policy::{
     Hop, Line, MAX_HEAD_BYTES, MAX_HEADERS, Refusal, RequestBody, RequestScan,
 };
-use crate::pool::Http1Endpoint;
 use crate::proxy::{Proxy, Target};
 use crate::proxy_error::ProxyError;
 use crate::revision::Protocol;
@@ -47,7 +46,7 @@ pub(super) struct Answer {
 
 pub(super) struct Forward {
     pub(super) target: Target,
-    pub(super) endpoint: Arc<Http1Endpoint>,
+    pub(super) endpoints: Endpoints,
     pub(super) request: RequestFraming,
 }
 
@@ -134,7 +133,7 @@ pub(super) fn plan(
     if target.protocol == Protocol::H2c {
         return Plan::Handoff(Some(target));
     }
-    let Some(endpoint) = target.endpoint.take() else {
+    let Some(endpoints) = target.endpoints.take() else {
         return Plan::Answer(Answer {
             error: ProxyError::NoEndpoints(target.label()),
             target: Some(target),
@@ -156,7 +155,7 @@ pub(super) fn plan(
     out.extend_from_slice(b"\r\n");
     Plan::Forward(Forward {
         target,
-        endpoint,
+        endpoints,
         request: framing,
     })
 }

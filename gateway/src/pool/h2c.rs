@@ -16,7 +16,7 @@ use hyper::client::conn::http2::{self, SendRequest};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpStream;
 
-use super::{CONNECT_TIMEOUT, UpstreamError};
+use super::{CONNECT_TIMEOUT, SendFailure, UpstreamError};
 
 /// Pings keep an idle multiplexed connection (and its NAT / conntrack entries) alive.
 const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(30);
@@ -33,7 +33,7 @@ impl H2cConnections {
         &self,
         endpoint: SocketAddr,
         request: Request<Incoming>,
-    ) -> Result<Response<Incoming>, UpstreamError> {
+    ) -> Result<Response<Incoming>, SendFailure> {
         let cached = self
             .by_endpoint
             .get(&endpoint)
@@ -44,16 +44,21 @@ impl H2cConnections {
             None => {
                 // Two requests racing here may both connect; the later insert wins and
                 // the other connection closes once its request is done.
-                let sender = connect(endpoint).await?;
+                let sender = match connect(endpoint).await {
+                    Ok(sender) => sender,
+                    Err(error) => return Err(SendFailure::unsent(error, request)),
+                };
                 self.by_endpoint.insert(endpoint, sender.clone());
                 sender
             }
         };
-        sender.ready().await.map_err(UpstreamError::Http)?;
+        if let Err(error) = sender.ready().await {
+            return Err(SendFailure::unsent(UpstreamError::Http(error), request));
+        }
         sender
             .send_request(request)
             .await
-            .map_err(UpstreamError::Http)
+            .map_err(|error| SendFailure::sent(UpstreamError::Http(error)))
     }
 }
 

@@ -28,7 +28,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::idle::IdleLists;
-use super::{CONNECT_TIMEOUT, UpstreamError};
+use super::{CONNECT_TIMEOUT, SendFailure, UpstreamError};
 
 /// A coarse clock for idle timeouts, in seconds since [`EPOCH`]: refreshed by every
 /// sweep ([`sweep_clock`]) and read, instead of the system clock, when a connection goes
@@ -95,11 +95,14 @@ impl Http1Endpoint {
     pub(crate) async fn send(
         self: &Arc<Self>,
         mut request: Request<Incoming>,
-    ) -> Result<(Response<Incoming>, Lease), UpstreamError> {
+    ) -> Result<(Response<Incoming>, Lease), SendFailure> {
         loop {
             let (mut connection, pooled) = match self.checkout().await {
                 Some(connection) => (connection, true),
-                None => (self.connect().await?, false),
+                None => match self.connect().await {
+                    Ok(connection) => (connection, false),
+                    Err(error) => return Err(SendFailure::unsent(error, request)),
+                },
             };
             let mut sent = std::pin::pin!(connection.sender.try_send_request(request));
             let sent = poll_fn(|cx| {
@@ -119,7 +122,7 @@ impl Http1Endpoint {
                 // request never left, so it is safe to try the next one.
                 Err(mut error) => match error.take_message() {
                     Some(unsent) if pooled => request = unsent,
-                    _ => return Err(UpstreamError::Http(error.into_error())),
+                    _ => return Err(SendFailure::sent(UpstreamError::Http(error.into_error()))),
                 },
             }
         }

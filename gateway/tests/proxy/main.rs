@@ -5,6 +5,7 @@ mod support;
 mod wire;
 
 mod differential;
+mod failover;
 mod fast_path;
 mod framing;
 mod headers;
