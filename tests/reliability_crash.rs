@@ -167,7 +167,6 @@ fn a_killed_replica_behind_the_activator_is_replaced_and_queued_requests_succeed
 }
 
 #[test]
-#[ignore = "fails today (issue 10 item 3): the gateway sends a request sent after the kill to the dead replica (connection refused) before its endpoint is withdrawn and does not retry it on the other replica, though nothing was sent; run with --ignored once it does"]
 fn a_killed_replica_in_serve_mode_fails_only_requests_in_flight_on_it() {
     let f = Fnmesh::start();
     let marker = marker("direct");
