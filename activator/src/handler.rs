@@ -126,6 +126,9 @@ impl Handler {
             };
             let Some(reclaimed) = retry else {
                 tracing::debug!(revision = %state.name, %addr, %error, "replica failed");
+                if !error.is_connect() {
+                    self.upstreams.forget(addr);
+                }
                 return responses::upstream_failed(&state.namespace, &state.name, &error);
             };
             tracing::debug!(revision = %state.name, %addr, %error, attempt, "connect failed; retrying");

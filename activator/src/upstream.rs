@@ -77,6 +77,16 @@ impl Upstreams {
         self.h2c.retain(live);
     }
 
+    /// Closes the idle connections to `addr` after one of its exchanges broke: the
+    /// replica may have died, and its other idle sockets would then fail the next
+    /// requests one by one (sent into a socket whose close the activator has not
+    /// seen yet). A new connection to a dead replica is refused instead, which the
+    /// handler retries elsewhere; to a live one it simply works.
+    pub(crate) fn forget(&self, addr: SocketAddr) {
+        self.http1.write().remove(&addr);
+        self.h2c.forget(addr);
+    }
+
     /// The replica's pooled client: a shared read on the request path; the write lock
     /// only when a replica is first used or leaves.
     fn http1_client(&self, addr: SocketAddr) -> Client<HttpConnector, RequestBody> {

@@ -14,7 +14,7 @@ use http::{Request, StatusCode, Version};
 use http_body_util::{BodyExt, Full};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, DeleteParams};
-use shell_support::{Activator, Cluster, HOST, Upstream, eventually, within};
+use shell_support::{Activator, Cluster, HOST, KillableReplica, Upstream, eventually, within};
 use stat_stream::{StatReport, StatSource};
 use tokio::time::Instant;
 
@@ -294,6 +294,45 @@ async fn a_refused_connection_is_retried_then_answered_502() {
     .await;
     assert_eq!(reply.status, StatusCode::BAD_GATEWAY, "{reply:?}");
     assert!(reply.body.contains("did not answer"), "{}", reply.body);
+    activator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_replicas_idle_connections_fail_no_more_than_the_first_request() {
+    let cluster = Cluster::start().await;
+    cluster.revision("hello-00001", serde_json::json!({})).await;
+    let replica = KillableReplica::start().await;
+    cluster
+        .publish_replica("hello-00001", replica.addr, "http")
+        .await;
+    let activator = Activator::start(&cluster, config("activator-killed")).await;
+    // Two requests at once (the replica answers `/pair` only then) leave two idle
+    // keep-alive connections in the activator's pool.
+    let pair = [
+        activator.get("hello-00001", "/pair"),
+        activator.get("hello-00001", "/pair"),
+    ];
+    for reply in within("the pair's answers", futures::future::join_all(pair)).await {
+        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    }
+    let killed = replica.kill().await;
+
+    // The first request after the kill is sent into a socket of the dead replica.
+    let first = within("the first answer", activator.get("hello-00001", "/")).await;
+    assert_eq!(first.status, StatusCode::BAD_GATEWAY, "{first:?}");
+    // The next must not be: it waits for a replica that takes connections.
+    let next = tokio::spawn(activator.get("hello-00001", "/"));
+    let replacement = Upstream::open().await;
+    cluster
+        .publish_replica("hello-00001", replacement.addr, "http")
+        .await;
+    let next = within("the next answer", next).await.unwrap();
+    assert_eq!(next.status, StatusCode::OK, "{next:?}");
+    assert_eq!(
+        killed.requests_after_death(),
+        1,
+        "only the first reached the dead replica"
+    );
     activator.stop().await;
 }
 

@@ -37,6 +37,10 @@ impl H2cConnections {
         self.by_addr.lock().retain(|addr, _| live.contains(addr));
     }
 
+    pub(super) fn forget(&self, addr: SocketAddr) {
+        self.by_addr.lock().remove(&addr);
+    }
+
     pub(super) async fn send(
         &self,
         addr: SocketAddr,

@@ -5,6 +5,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+mod killable;
 mod upstream;
 
 use std::future::Future;
@@ -26,6 +27,7 @@ use stat_stream::StatReport;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
+pub use killable::KillableReplica;
 pub use upstream::Upstream;
 
 /// Generous for a loaded 2-core machine; the common case is milliseconds.
