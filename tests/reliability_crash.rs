@@ -121,7 +121,6 @@ fn first_answer_sent_after(load: &Load, since: Instant) -> Instant {
 }
 
 #[test]
-#[ignore = "flaky today (issue 10 item 3): refused connections now eject the dead replica and the held requests wait for the replacement (0 failures from that in 5 runs), but in 2 of 5 runs two requests fail at the kill with `client error (SendRequest)` though containerConcurrency is 1, so one of them was not on the replica; run with --ignored"]
 fn a_killed_replica_behind_the_activator_is_replaced_and_queued_requests_succeed() {
     let f = Fnmesh::start();
     let marker = marker("queued");

@@ -17,6 +17,7 @@ use crate::proxied_body::ProxiedBody;
 use crate::registry::{Lookup, Registry};
 use crate::request_body::RequestBody;
 use crate::responses::{self, ResponseBody};
+use crate::retry::Retries;
 use crate::revision_settings::RevisionFailure;
 use crate::revision_state::RevisionState;
 use crate::stat_reports::StatReports;
@@ -28,12 +29,6 @@ pub(crate) const REVISION_HEADER: &str = "knative-serving-revision";
 pub(crate) const NAMESPACE_HEADER: &str = "knative-serving-namespace";
 /// Knative's prober asks whether a hop is wired up; it is not a request to count.
 const PROBE_HEADER: &str = "k-network-probe";
-
-/// Tries per request when a replica refuses the connection (nothing was sent): one just
-/// gone may still be listed, and its replacement may take a moment. Each refusal
-/// ejects the replica for [`crate::throttler::EJECTION`], so the tries span about 2 s,
-/// the time a crashed replica takes to be replaced.
-const CONNECT_ATTEMPTS: u32 = 8;
 
 #[derive(Debug)]
 pub(crate) struct Handler {
@@ -79,8 +74,9 @@ impl Handler {
     }
 
     /// Sends the request to a replica the throttler admits it to, retrying on another
-    /// slot when the connection is refused. `in_flight` goes with the response body,
-    /// or ends with an answer of the activator's own.
+    /// slot when [`Retries`] allows (a refused connection; a broken one, once, for an
+    /// idempotent method). `in_flight` goes with the response body, or ends with an
+    /// answer of the activator's own.
     async fn forward(
         &self,
         state: &RevisionState,
@@ -90,6 +86,7 @@ impl Handler {
     ) -> Response<ResponseBody> {
         let deadline = arrival + state.settings.timeout;
         let (parts, body) = request.into_parts();
+        let mut retries = Retries::for_method(&parts.method);
         let outbound = Outbound::new(parts);
         let protocol = state.settings.protocol;
         let mut body = RequestBody::new(body);
@@ -119,19 +116,21 @@ impl Handler {
                     );
                 }
             };
-            let retry = if error.is_connect() && attempt < CONNECT_ATTEMPTS {
+            if !error.is_connect() {
+                // The replica may have died: its other idle connections would fail the
+                // next requests one by one; new ones are refused instead.
+                self.upstreams.forget(addr);
+            }
+            let retry = if retries.after(&error) {
                 sent.reclaim()
             } else {
                 None
             };
             let Some(reclaimed) = retry else {
                 tracing::debug!(revision = %state.name, %addr, %error, "replica failed");
-                if !error.is_connect() {
-                    self.upstreams.forget(addr);
-                }
                 return responses::upstream_failed(&state.namespace, &state.name, &error);
             };
-            tracing::debug!(revision = %state.name, %addr, %error, attempt, "connect failed; retrying");
+            tracing::debug!(revision = %state.name, %addr, %error, attempt, "retrying");
             // The next try waits for a slot on another replica (or this one's return).
             permit.eject();
             body = reclaimed;

@@ -28,6 +28,7 @@ mod registry;
 mod replica_set;
 mod request_body;
 mod responses;
+mod retry;
 mod revision_settings;
 mod revision_state;
 mod revisions_watch;

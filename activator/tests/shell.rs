@@ -14,7 +14,9 @@ use http::{Request, StatusCode, Version};
 use http_body_util::{BodyExt, Full};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, DeleteParams};
-use shell_support::{Activator, Cluster, HOST, KillableReplica, Upstream, eventually, within};
+use shell_support::{
+    Activator, Cluster, HOST, KillableReplica, Killed, Upstream, eventually, within,
+};
 use stat_stream::{StatReport, StatSource};
 use tokio::time::Instant;
 
@@ -297,17 +299,16 @@ async fn a_refused_connection_is_retried_then_answered_502() {
     activator.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_dead_replicas_idle_connections_fail_no_more_than_the_first_request() {
+/// A cluster whose one replica was killed while the activator held two idle keep-alive
+/// connections to it (the replica answers `/pair` only when two requests are in).
+async fn with_a_killed_replica(instance: &str) -> (Cluster, Activator, Killed) {
     let cluster = Cluster::start().await;
     cluster.revision("hello-00001", serde_json::json!({})).await;
     let replica = KillableReplica::start().await;
     cluster
         .publish_replica("hello-00001", replica.addr, "http")
         .await;
-    let activator = Activator::start(&cluster, config("activator-killed")).await;
-    // Two requests at once (the replica answers `/pair` only then) leave two idle
-    // keep-alive connections in the activator's pool.
+    let activator = Activator::start(&cluster, config(instance)).await;
     let pair = [
         activator.get("hello-00001", "/pair"),
         activator.get("hello-00001", "/pair"),
@@ -315,13 +316,27 @@ async fn a_dead_replicas_idle_connections_fail_no_more_than_the_first_request() 
     for reply in within("the pair's answers", futures::future::join_all(pair)).await {
         assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
     }
-    let killed = replica.kill().await;
+    (cluster, activator, replica.kill().await)
+}
 
-    // The first request after the kill is sent into a socket of the dead replica.
-    let first = within("the first answer", activator.get("hello-00001", "/")).await;
+fn post(body: &'static str) -> Request<Full<Bytes>> {
+    Request::post("/")
+        .header("host", HOST)
+        .header("knative-serving-namespace", "default")
+        .header("knative-serving-revision", "hello-00001")
+        .body(Full::new(Bytes::from_static(body.as_bytes())))
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_that_reached_a_dead_replica_fails_alone() {
+    let (cluster, activator, killed) = with_a_killed_replica("activator-killed-post").await;
+    // Sent into one of the dead replica's sockets: it may have run, so it is not resent.
+    let first = within("the POST's answer", activator.send(post("once"))).await;
     assert_eq!(first.status, StatusCode::BAD_GATEWAY, "{first:?}");
-    // The next must not be: it waits for a replica that takes connections.
-    let next = tokio::spawn(activator.get("hello-00001", "/"));
+    // The next request does not find the other stale socket: it waits for a replica
+    // that takes connections.
+    let next = tokio::spawn(activator.send(post("next")));
     let replacement = Upstream::open().await;
     cluster
         .publish_replica("hello-00001", replacement.addr, "http")
@@ -331,7 +346,26 @@ async fn a_dead_replicas_idle_connections_fail_no_more_than_the_first_request() 
     assert_eq!(
         killed.requests_after_death(),
         1,
-        "only the first reached the dead replica"
+        "only the first reached it"
+    );
+    activator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_get_that_found_a_dead_replica_is_sent_once_more() {
+    let (cluster, activator, killed) = with_a_killed_replica("activator-killed-get").await;
+    let reply = tokio::spawn(activator.get("hello-00001", "/"));
+    let replacement = Upstream::open().await;
+    cluster
+        .publish_replica("hello-00001", replacement.addr, "http")
+        .await;
+    let reply = within("the GET's answer", reply).await.unwrap();
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    assert_eq!(replacement.seen().len(), 1);
+    assert_eq!(
+        killed.requests_after_death(),
+        1,
+        "the dead replica had it once"
     );
     activator.stop().await;
 }

@@ -27,7 +27,7 @@ use stat_stream::StatReport;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-pub use killable::KillableReplica;
+pub use killable::{KillableReplica, Killed};
 pub use upstream::Upstream;
 
 /// Generous for a loaded 2-core machine; the common case is milliseconds.
