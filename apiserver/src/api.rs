@@ -49,7 +49,7 @@ impl ListOptions {
 /// A page of a list.
 #[derive(Debug)]
 pub struct ListPage {
-    pub items: Vec<Arc<Value>>,
+    pub items: Vec<ListItem>,
     pub rv: u64,
     pub continue_token: Option<String>,
     pub remaining: Option<usize>,
@@ -117,7 +117,10 @@ impl Api {
             Some(t) => Some(decode_continue(t)?),
             None => None,
         };
-        let (candidates, rv): (Vec<Candidate>, u64) =
+        // A store key is `{store prefix}/{namespace}/{name}`: past the store prefix and
+        // its slash it is the sort key a continue token holds.
+        let skip_key = rp.rt.store_prefix().len() + 1;
+        let (candidates, rv): (Vec<ListItem>, u64) =
             match opts.fields.as_ref().and_then(|f| f.pinned_name()) {
                 // `metadata.name=x` with a namespace is a point lookup.
                 Some(name) if rp.namespace.is_some() || !rp.rt.namespaced => {
@@ -129,30 +132,27 @@ impl Api {
                                 .as_ref()
                                 .is_none_or(|after| sort_key(o).as_str() > after.as_str())
                     });
-                    (found.into_iter().map(Candidate::Parsed).collect(), rv)
+                    (found.into_iter().map(ListItem::Parsed).collect(), rv)
                 }
                 _ => {
-                    // A store key is `{store prefix}/{namespace}/{name}`: past the store
-                    // prefix and its slash it is the sort key a continue token holds.
-                    let skip = rp.rt.store_prefix().len() + 1;
                     let (selected, rv) = self.store.select(&prefix, |key, labels| {
                         start_after.as_ref().is_none_or(|after| {
-                            key.get(skip..).unwrap_or_default() > after.as_str()
+                            key.get(skip_key..).unwrap_or_default() > after.as_str()
                         }) && opts
                             .labels
                             .as_ref()
                             .is_none_or(|s| s.matches_by(|k| labels.get(k)))
                     });
-                    (selected.into_iter().map(Candidate::Stored).collect(), rv)
+                    (selected.into_iter().map(ListItem::Stored).collect(), rv)
                 }
             };
-        // Labels and the continue token are decided; a field selector needs the object.
+        // Labels and the continue token are decided; a field selector needs the object
+        // (parsed to decide, then dropped: the page keeps what is stored).
         let fields = opts.fields.as_ref();
-        let wanted = |c: Candidate| -> Option<Arc<Value>> {
-            let obj = c.object();
-            fields.is_none_or(|f| f.matches(&obj)).then_some(obj)
+        let wanted = |c: ListItem| -> Option<ListItem> {
+            fields.is_none_or(|f| f.matches(&c.object())).then_some(c)
         };
-        let mut items: Vec<Arc<Value>> = Vec::new();
+        let mut items: Vec<ListItem> = Vec::new();
         let limit = opts.limit.filter(|l| *l > 0);
         let mut continue_token = None;
         let mut remaining = None;
@@ -169,7 +169,7 @@ impl Api {
                 };
                 if left > 0 {
                     if let Some(last) = items.last() {
-                        continue_token = Some(encode_continue(&sort_key(last)));
+                        continue_token = Some(encode_continue(&last.sort_key(skip_key)));
                     }
                     remaining = Some(left);
                 }
@@ -186,17 +186,37 @@ impl Api {
     }
 }
 
-/// An object a list may return: parsed already, or still as stored.
-enum Candidate {
+/// An object a list returns: parsed already, or still as stored (a JSON list writes
+/// it out as it is, see [`ListItem::json`]).
+#[derive(Debug)]
+pub enum ListItem {
     Parsed(Arc<Value>),
     Stored(Selected),
 }
 
-impl Candidate {
-    fn object(self) -> Arc<Value> {
+impl ListItem {
+    /// The object, parsed if it was not.
+    pub fn object(&self) -> Arc<Value> {
         match self {
-            Candidate::Parsed(o) => o,
-            Candidate::Stored(s) => s.object(),
+            ListItem::Parsed(o) => o.clone(),
+            ListItem::Stored(s) => s.object(),
+        }
+    }
+
+    /// The object's compact JSON.
+    pub fn json(&self) -> std::borrow::Cow<'_, [u8]> {
+        match self {
+            ListItem::Parsed(o) => serde_json::to_vec(&**o).unwrap_or_default().into(),
+            ListItem::Stored(s) => s.json().into(),
+        }
+    }
+
+    /// `namespace/name`, what a continue token holds; `skip` is the length of the store
+    /// prefix and its slash, which a stored key starts with.
+    fn sort_key(&self, skip: usize) -> String {
+        match self {
+            ListItem::Parsed(o) => sort_key(o),
+            ListItem::Stored(s) => s.key.get(skip..).unwrap_or_default().to_string(),
         }
     }
 }

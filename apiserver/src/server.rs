@@ -226,7 +226,12 @@ pub fn full(bytes: impl Into<Bytes>) -> Body {
 }
 
 pub fn json_response(code: StatusCode, v: &Value) -> Response<Body> {
-    let mut resp = Response::new(full(v.to_string()));
+    json_bytes_response(code, v.to_string())
+}
+
+/// A response whose body is JSON already serialized.
+pub fn json_bytes_response(code: StatusCode, json: impl Into<Bytes>) -> Response<Body> {
+    let mut resp = Response::new(full(json));
     *resp.status_mut() = code;
     resp.headers_mut().insert(
         header::CONTENT_TYPE,

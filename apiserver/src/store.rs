@@ -76,9 +76,30 @@ pub struct WatchEvent {
     pub prefix: String,
     pub namespace: String,
     /// The object after the change; for a deletion, its last state.
-    pub object: Arc<Value>,
+    pub object: Version,
     /// The object before the change, so a filtered watch can tell "left the selection".
-    pub previous: Option<Arc<Value>>,
+    pub previous: Option<Version>,
+}
+
+/// One version of an object as the store holds it: its compact JSON and its labels,
+/// shared (not copied) by the objects in memory, the event log and every watcher.
+#[derive(Debug, Clone)]
+pub struct Version(Arc<Stored>);
+
+impl Version {
+    /// The object's JSON, as stored.
+    pub fn json(&self) -> &[u8] {
+        &self.0.json
+    }
+
+    pub fn labels(&self) -> Labels<'_> {
+        Labels(&self.0)
+    }
+
+    /// The object, parsed.
+    pub fn object(&self) -> Arc<Value> {
+        parse("(a watched object)", &self.0.json)
+    }
 }
 
 /// The storage key of an object.
@@ -88,7 +109,7 @@ pub fn object_key(prefix: &str, namespace: &str, name: &str) -> String {
 
 #[derive(Debug, Default)]
 struct State {
-    objects: BTreeMap<String, Stored>,
+    objects: BTreeMap<String, Arc<Stored>>,
     /// The last committed resourceVersion.
     rv: u64,
     log: EventLog,
@@ -120,7 +141,7 @@ pub struct Subscription {
     /// The resourceVersion the replay ends at; live events at or below it are duplicates.
     pub rv: u64,
     /// With [`Store::subscribe`]'s `snapshot_prefix`: the objects under it at `rv`.
-    pub snapshot: Vec<Arc<Value>>,
+    pub snapshot: Vec<Version>,
 }
 
 /// The resourceVersion asked for is older than the log reaches back.
@@ -153,6 +174,11 @@ impl Selected {
     pub fn object(&self) -> Arc<Value> {
         parse(&self.key, &self.json)
     }
+
+    /// The object's JSON, as stored.
+    pub fn json(&self) -> &[u8] {
+        &self.json
+    }
 }
 
 /// redb's page cache (see [`Store::open`]).
@@ -183,7 +209,9 @@ impl Store {
             // its labels are kept parsed.
             let stored = Stored::read(v.value())
                 .map_err(|e| StoreError::Corrupt(k.value().to_string(), e))?;
-            state.objects.insert(k.value().to_string(), stored);
+            state
+                .objects
+                .insert(k.value().to_string(), Arc::new(stored));
         }
         let meta = tx.open_table(META).map_err(db_err)?;
         state.rv = meta.get(RV_KEY).map_err(db_err)?.map_or(0, |v| v.value());
@@ -282,7 +310,7 @@ impl Store {
                 .objects
                 .range(snapshot_prefix.to_string()..)
                 .take_while(|(k, _)| k.starts_with(snapshot_prefix))
-                .map(|(k, s)| parse(k, &s.json))
+                .map(|(_, s)| Version(s.clone()))
                 .collect();
             return Ok(Subscription {
                 replay: Vec::new(),
@@ -372,23 +400,6 @@ impl Store {
     }
 }
 
-/// The length of `v` as compact JSON, without building it.
-fn json_len(v: &Value) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    let _ = serde_json::to_writer(&mut count, v);
-    count.0
-}
-
 fn check_failure(decided: &writer::Decided, from: u64, to: u64) -> Result<(), StoreError> {
     match decided.failure_in(from, to) {
         Some((lo, hi)) => Err(StoreError::Db(format!(
@@ -437,14 +448,16 @@ impl Shared {
                 staging.overlay.remove(&key);
             }
             let (prefix, namespace) = split_key(&key);
-            let previous_json = state.objects.get(&key).map_or(0, Stored::len);
-            let previous = state.objects.get(&key).map(|s| parse(&key, &s.json));
+            let previous = state.objects.get(&key).cloned();
+            let previous_json = previous.as_deref().map_or(0, Stored::len);
             let (event, size) = match write {
                 Write::Put(obj) => {
                     let json = json.unwrap_or_default();
-                    // The event holds both versions, each parsed on its own.
+                    // What the event can keep alive: both versions (often the previous
+                    // is the log's event before it, and the new one is in `objects`).
                     let size = json.len() + previous_json;
-                    state.objects.insert(key, Stored::new(json, &obj));
+                    let stored = Arc::new(Stored::new(json, &obj));
+                    state.objects.insert(key, stored.clone());
                     let event = WatchEvent {
                         kind: if previous.is_some() {
                             EventType::Modified
@@ -454,23 +467,25 @@ impl Shared {
                         rv: change_rv,
                         prefix,
                         namespace,
-                        object: obj,
-                        previous,
+                        object: Version(stored),
+                        previous: previous.map(Version),
                     };
                     (event, size)
                 }
                 Write::Delete(event_rv) => {
                     state.objects.remove(&key);
                     let Some(last) = previous else { continue };
-                    let mut last = Arc::unwrap_or_clone(last);
-                    set_resource_version(&mut last, event_rv);
-                    let size = json_len(&last);
+                    // The last state, with the deletion's resourceVersion.
+                    let mut obj = Arc::unwrap_or_clone(parse(&key, &last.json));
+                    set_resource_version(&mut obj, event_rv);
+                    let json = Json::from(serde_json::to_vec(&obj).unwrap_or_default());
+                    let size = json.len();
                     let event = WatchEvent {
                         kind: EventType::Deleted,
                         rv: event_rv,
                         prefix,
                         namespace,
-                        object: Arc::new(last),
+                        object: Version(Arc::new(last.with_json(json))),
                         previous: None,
                     };
                     (event, size)

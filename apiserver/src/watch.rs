@@ -2,6 +2,10 @@
 //! when it is older than the log), or from now with the current objects as ADDED;
 //! selector-aware (an object leaving the selection is a DELETED), with bookmarks and a
 //! server-side timeout.
+//!
+//! Events carry the objects' stored JSON; a watch decides label selectors on the stored
+//! labels and parses an object only for a field selector or a table, so a JSON watch
+//! writes each event by splicing that JSON into its line.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,10 +17,24 @@ use tokio::sync::{broadcast, mpsc};
 use crate::api::{Api, ListOptions};
 use crate::path::ResourcePath;
 use crate::status::ApiError;
-use crate::store::{EventType, WatchEvent};
+use crate::store::{EventType, Version, WatchEvent};
 
-/// Turns one event (type, object) into the bytes of one line on the wire.
-pub type Encoder = Arc<dyn Fn(&str, &Value) -> Bytes + Send + Sync>;
+/// Turns one event (type, the object's JSON) into the bytes of one line on the wire.
+pub type Encoder = Arc<dyn Fn(&str, &[u8]) -> Bytes + Send + Sync>;
+
+/// The line `{"type":kind,"object":object}` for an object already serialized as JSON.
+pub fn json_line(kind: &str, object: &[u8]) -> Bytes {
+    const HEAD: &[u8] = b"{\"type\":\"";
+    const MIDDLE: &[u8] = b"\",\"object\":";
+    let mut line = Vec::with_capacity(HEAD.len() + kind.len() + MIDDLE.len() + object.len() + 2);
+    line.extend_from_slice(HEAD);
+    // Event types are fixed upper-case words: nothing to escape.
+    line.extend_from_slice(kind.as_bytes());
+    line.extend_from_slice(MIDDLE);
+    line.extend_from_slice(object);
+    line.extend_from_slice(b"}\n");
+    Bytes::from(line)
+}
 
 const BOOKMARK_EVERY: Duration = Duration::from_secs(10);
 const MAX_TIMEOUT: Duration = Duration::from_secs(30 * 60);
@@ -70,14 +88,14 @@ impl Watcher {
     async fn run(&mut self, sub: crate::store::Subscription) {
         let mut last_rv = sub.rv;
         for obj in &sub.snapshot {
-            if self.req.opts.matches(obj) && !self.send("ADDED", obj).await {
+            if self.selects(obj) && !self.send("ADDED", obj.json()).await {
                 return;
             }
         }
         if self.req.initial_events_end {
             let mut b = self.bookmark(last_rv);
             b["metadata"]["annotations"] = json!({"k8s.io/initial-events-end": "true"});
-            if !self.send("BOOKMARK", &b).await {
+            if !self.send_value("BOOKMARK", &b).await {
                 return;
             }
         }
@@ -98,7 +116,7 @@ impl Watcher {
                 () = self.tx.closed() => return,
                 _ = bookmarks.tick(), if self.req.bookmarks => {
                     let b = self.bookmark(last_rv);
-                    if !self.send("BOOKMARK", &b).await { return; }
+                    if !self.send_value("BOOKMARK", &b).await { return; }
                 }
                 event = live.recv() => match event {
                     Ok(event) => {
@@ -112,7 +130,7 @@ impl Watcher {
                         let status = ApiError::Gone {
                             message: "watch fell behind; resume from the last resourceVersion".into(),
                         }.to_status();
-                        let _ = self.send("ERROR", &status).await;
+                        let _ = self.send_value("ERROR", &status).await;
                         return;
                     }
                     Err(broadcast::error::RecvError::Closed) => return,
@@ -139,11 +157,8 @@ impl Watcher {
         {
             return true;
         }
-        let now_in = self.req.opts.matches(&event.object);
-        let was_in = event
-            .previous
-            .as_ref()
-            .is_some_and(|p| self.req.opts.matches(p));
+        let now_in = self.selects(&event.object);
+        let was_in = event.previous.as_ref().is_some_and(|p| self.selects(p));
         let kind = match event.kind {
             EventType::Added if now_in => "ADDED",
             EventType::Modified if now_in && was_in => "MODIFIED",
@@ -152,10 +167,31 @@ impl Watcher {
             EventType::Deleted if now_in => "DELETED",
             _ => return true,
         };
-        self.send(kind, &event.object).await
+        self.send(kind, event.object.json()).await
     }
 
-    async fn send(&self, kind: &str, obj: &Value) -> bool {
-        self.tx.send((self.encode)(kind, obj)).await.is_ok()
+    /// Whether this watch's selectors take `obj`: labels on the stored labels, fields
+    /// (the only reason to parse it) on the object.
+    fn selects(&self, obj: &Version) -> bool {
+        let opts = &self.req.opts;
+        opts.labels
+            .as_ref()
+            .is_none_or(|s| s.matches_by(|k| obj.labels().get(k)))
+            && opts
+                .fields
+                .as_ref()
+                .is_none_or(|f| f.matches(&obj.object()))
+    }
+
+    async fn send(&self, kind: &str, json: &[u8]) -> bool {
+        self.tx.send((self.encode)(kind, json)).await.is_ok()
+    }
+
+    async fn send_value(&self, kind: &str, obj: &Value) -> bool {
+        self.send(kind, &serde_json::to_vec(obj).unwrap_or_default())
+            .await
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -40,7 +40,7 @@ fn names(page: &ListPage) -> Vec<String> {
     page.items
         .iter()
         .map(|o| {
-            o["metadata"]["name"]
+            o.object()["metadata"]["name"]
                 .as_str()
                 .unwrap_or_default()
                 .to_string()

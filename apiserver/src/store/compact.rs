@@ -9,6 +9,10 @@
 //! of a paged list then parses only the objects it returns. Parsing every object of the
 //! collection to test the selector made a burst of N creates cost O(N²) parses: 1,000
 //! Services in split mode did not finish creating in 20 minutes.
+//!
+//! Watch events share these versions (`Arc<Stored>`) instead of holding parsed copies:
+//! the event log and every watcher's queue keep JSON, and a watch writes it to the wire
+//! as it is.
 
 use std::sync::Arc;
 
@@ -56,6 +60,15 @@ impl Stored {
             json: Json::from(json),
             labels: labels_of(labels.as_ref()),
         })
+    }
+
+    /// The same object as `json` (changed elsewhere than its labels, e.g. only its
+    /// resourceVersion).
+    pub(super) fn with_json(&self, json: Json) -> Self {
+        Self {
+            json,
+            labels: self.labels.clone(),
+        }
     }
 
     /// The value of label `key`.

@@ -2,9 +2,10 @@
 //! older than it gets `410 Gone` and relists, as from an etcd compaction).
 //!
 //! It is bounded by the size of what it holds, not only by a count: each event keeps its
-//! object (and the version before it) alive, so 20,000 events of a few KiB of JSON —
-//! several times that as `serde_json::Value` — was the largest share of an idle
-//! platform's memory. Events younger than [`MIN_AGE`] stay whatever their size, so a
+//! object (and the version before it) alive, so 20,000 events of a few KiB of JSON was
+//! the largest share of an idle platform's memory (events now hold the stored compact
+//! JSON, shared with the objects in memory; they held `serde_json::Value`, ten times
+//! that). Events younger than [`MIN_AGE`] stay whatever their size, so a
 //! client that lists and then watches, or a watch resuming from its last bookmark, is
 //! not sent to relist by a burst of writes; older ones go once the log is over
 //! [`BYTE_BUDGET`]. [`EventLog::trim`] also runs while the store is idle, so memory a
@@ -20,9 +21,8 @@ use super::{Gone, WatchEvent};
 
 /// At most this many events, however small or recent.
 const MAX_EVENTS: usize = 20_000;
-/// Past this much JSON (the events' objects and the versions before them, serialized),
-/// events older than [`MIN_AGE`] are dropped. As `serde_json::Value` that is about ten
-/// times as much memory (an idle 100-Service platform held ~55 MiB of log at 4 MiB).
+/// Past this much JSON (the events' objects and the versions before them), events older
+/// than [`MIN_AGE`] are dropped.
 const BYTE_BUDGET: usize = 1 << 20;
 /// How long an event stays regardless of [`BYTE_BUDGET`]; longer than the watch
 /// bookmark interval (10 s), so a resuming watch finds its bookmark's version.
@@ -109,8 +109,10 @@ impl EventLog {
 
 #[cfg(test)]
 mod tests {
-    use super::super::EventType;
+    use super::super::compact::{Json, Stored};
+    use super::super::{EventType, Version};
     use super::*;
+    use serde_json::json;
 
     fn event(rv: u64) -> Arc<WatchEvent> {
         Arc::new(WatchEvent {
@@ -118,7 +120,7 @@ mod tests {
             rv,
             prefix: "/configmaps".into(),
             namespace: "ns".into(),
-            object: Arc::new(serde_json::json!({})),
+            object: Version(Arc::new(Stored::new(Json::from(&b"{}"[..]), &json!({})))),
             previous: None,
         })
     }

@@ -88,7 +88,7 @@ fn subscribe_replays_changes_after_a_version() {
         vec![(EventType::Modified, 2), (EventType::Deleted, 3)]
     );
     // The deleted object carries the deletion's resourceVersion.
-    assert_eq!(resource_version(&sub.replay[1].object), 3);
+    assert_eq!(resource_version(&sub.replay[1].object.object()), 3);
 }
 
 #[test]
