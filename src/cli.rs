@@ -11,6 +11,7 @@ mod election;
 mod envoy_bootstrap;
 mod gateway;
 mod head_timeout;
+mod queue_depth;
 mod runner;
 mod up;
 

@@ -18,6 +18,8 @@ pub(crate) struct ActivatorArgs {
     metrics_addr: SocketAddr,
     #[command(flatten)]
     head_timeout: super::head_timeout::HeadTimeoutArgs,
+    #[command(flatten)]
+    queue_depth: super::queue_depth::QueueDepthArgs,
 }
 
 pub(crate) fn run(args: ActivatorArgs) -> anyhow::Result<()> {
@@ -46,6 +48,7 @@ async fn activator(args: ActivatorArgs) -> anyhow::Result<()> {
         publish: connected.publish,
         autoscaler: autoscalers,
         header_read_timeout: args.head_timeout.timeout(),
+        queue_capacity: args.queue_depth.depth(),
         ..activator::ActivatorConfig::default()
     };
     let ready = component::api_reachable(connected.client.clone());

@@ -56,6 +56,8 @@ pub(crate) struct UpArgs {
     auth: super::apiserver::AuthArgs,
     #[command(flatten)]
     head_timeout: super::head_timeout::HeadTimeoutArgs,
+    #[command(flatten)]
+    queue_depth: super::queue_depth::QueueDepthArgs,
 }
 
 pub(crate) fn default_data_dir() -> PathBuf {
@@ -185,6 +187,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
             instance: format!("activator-{instance}"),
             autoscaler: stats_target,
             header_read_timeout: args.head_timeout.timeout(),
+            queue_capacity: args.queue_depth.depth(),
             ..activator::ActivatorConfig::default()
         };
         let running = activator::run(

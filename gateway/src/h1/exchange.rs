@@ -204,6 +204,11 @@ impl Exchange<'_> {
         }
         self.progress.request_sent = true;
         let mut got_bytes = false;
+        // Until the head comes, a client that leaves ends the exchange, and the
+        // function (or the activator's queue) stops holding a request nobody awaits,
+        // as nginx does. Bytes the client sends meanwhile (a pipelined request) stay
+        // unread; the watch then stops, for it cannot tell a close behind them.
+        let mut watch_client = true;
         loop {
             if !self.upstream_input.is_empty() {
                 let close_client = request.close;
@@ -231,7 +236,22 @@ impl Exchange<'_> {
             if self.upstream_input.capacity() - self.upstream_input.len() < 1024 {
                 self.upstream_input.reserve(8 * 1024);
             }
-            match self.upstream.stream.read_buf(self.upstream_input).await {
+            let read = if watch_client {
+                tokio::select! {
+                    biased;
+                    read = self.upstream.stream.read_buf(self.upstream_input) => read,
+                    gone = client_gone(self.client) => {
+                        if gone {
+                            return Err(Failure::Other(ExchangeError::Aborted));
+                        }
+                        watch_client = false;
+                        continue;
+                    }
+                }
+            } else {
+                self.upstream.stream.read_buf(self.upstream_input).await
+            };
+            match read {
                 Ok(0) if !got_bytes => {
                     return Err(Failure::Socket(std::io::ErrorKind::UnexpectedEof.into()));
                 }
@@ -324,4 +344,11 @@ impl Exchange<'_> {
         self.output.clear();
         written.map_err(|_| Failure::Other(ExchangeError::Aborted))
     }
+}
+
+/// Resolves when the client has closed its side (`true`) or sent more bytes (`false`);
+/// reads nothing.
+async fn client_gone(client: &TcpStream) -> bool {
+    let mut probe = [0u8; 1];
+    matches!(client.peek(&mut probe).await, Ok(0) | Err(_))
 }

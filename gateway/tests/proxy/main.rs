@@ -4,6 +4,7 @@ mod recorder;
 mod support;
 mod wire;
 
+mod client_abort;
 mod differential;
 mod failover;
 mod fast_path;
