@@ -27,9 +27,20 @@ impl Fnmesh {
     /// Starts it and writes `config-autoscaler` (plus Knative's
     /// `allow-zero-initial-scale`, so Services can start at zero).
     pub(crate) fn start(bin: &Path, hello: &Path, config: &[(&str, &str)]) -> anyhow::Result<Self> {
+        Self::start_with_flags(bin, hello, config, &[])
+    }
+
+    /// [`Fnmesh::start`] with more `fnmesh up` flags.
+    pub(crate) fn start_with_flags(
+        bin: &Path,
+        hello: &Path,
+        config: &[(&str, &str)],
+        flags: &[&str],
+    ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let mut cmd = Command::new(bin);
         cmd.arg("up").arg("--data-dir").arg(dir.path().join("data"));
+        cmd.args(flags);
         for flag in [
             "--api-addr",
             "--http-addr",

@@ -20,11 +20,16 @@
 //!   `hello_fn` with `initial-scale: "0"` (no process), `python` ones
 //!   `examples/hello.py` (run from the repository root).
 //!
+//! - `flood <fnmesh> <hello_fn> [requests] [queue depth] [in flight]` (issue 10): a
+//!   flood at a revision that never becomes ready; fnmesh's peak RSS and another
+//!   revision's latency before and during (see `flood.rs`).
+//!
 //! Build with `cargo build --release -p fnmesh -p fnmesh-bench` first.
 #![allow(clippy::disallowed_types)] // wall-clock measurement against separate processes
 
 mod burst;
 mod cold;
+mod flood;
 mod footprint;
 mod harness;
 mod limit;
@@ -32,6 +37,7 @@ mod step;
 
 use burst::burst;
 use cold::cold;
+use flood::flood;
 use footprint::{Flavour, footprint};
 use limit::limit;
 use step::step;
@@ -46,7 +52,8 @@ const USAGE: &str = "usage: scale-bench limit <hello_fn> [N]
        scale-bench cold <fnmesh> <hello_fn> [N] [services]
        scale-bench burst <fnmesh> <hello_fn> [connections] [rounds]
        scale-bench step <fnmesh> <hello_fn> [clients] [seconds] [rounds]
-       scale-bench footprint <fnmesh> <hello_fn> [N] [zero|python] [concurrency] [idle seconds]";
+       scale-bench footprint <fnmesh> <hello_fn> [N] [zero|python] [concurrency] [idle seconds]
+       scale-bench flood <fnmesh> <hello_fn> [requests] [queue depth] [in flight]";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -74,6 +81,16 @@ async fn main() -> anyhow::Result<()> {
                 flavour,
                 num(5, 100)?,
                 idle,
+            )
+            .await
+        }
+        Some("flood") => {
+            flood(
+                &path(1)?,
+                &path(2)?,
+                num(3, 10_000)?,
+                num(4, 10_000)?,
+                num(5, 11_000)?,
             )
             .await
         }
