@@ -6,25 +6,35 @@
 //!
 //! Driven by the Revision, Route and Configuration watches and `config-gc`; the GC
 //! also runs every [`GC_INTERVAL`] because its age rules pass with time, not events.
+//!
+//! A pass reads caches that lag its own writes: a reflector applies an event only when
+//! its stream is polled, and after a burst the watch itself can be seconds behind. So a
+//! pass first applies every event already waiting, and a label it wrote is not written
+//! again while the cache merely has not caught up (see [`labeler`]). Without both, each
+//! label write's own event started a pass that saw the other revisions' writes still
+//! missing and wrote them all again: at 100 revisions the controller rewrote every one
+//! about once a second, forever.
 
 mod gc;
 mod gc_config;
+mod labeler;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crds::{Configuration, Revision, Route};
-use futures::{StreamExt, stream};
+use futures::{FutureExt as _, Stream, StreamExt, stream};
 use kube::ResourceExt;
-use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 
 pub use gc::{RevisionFacts, collect};
 pub use gc_config::{GcConfig, GcSource};
+use labeler::Labeler;
 
-use crate::context::{Context, FIELD_MANAGER};
+use crate::context::Context;
 use crate::labels::{
     CONFIGURATION_LABEL, NO_GC_ANNOTATION, ROUTING_STATE_LABEL, ROUTING_STATE_MODIFIED_ANNOTATION,
 };
@@ -88,19 +98,43 @@ pub async fn run(ctx: Arc<Context>) {
         configurations,
     };
     let mut tick = tokio::time::interval(GC_INTERVAL);
+    let mut labeler = Labeler::default();
     loop {
         tokio::select! {
             Some(()) = events.next() => {}
             _ = tick.tick() => {}
             else => return,
         }
+        apply_waiting(&mut events);
+        // A pass before every first list would mislabel: with no Routes cached yet
+        // every revision looks unreferenced.
+        if !caches.all_listed() {
+            continue;
+        }
         // Its writes would be refused (see `Context::new`): a follower skips the pass.
         if !ctx.leadership.is_leader() {
             continue;
         }
-        label_routing_states(&ctx, &caches).await;
+        labeler.label(&ctx, &caches).await;
         collect_garbage(&ctx, &caches, &gc_config.current()).await;
     }
+}
+
+impl Caches {
+    /// Whether every cache holds its first list.
+    fn all_listed(&self) -> bool {
+        let listed = |ready: Option<Result<(), _>>| matches!(ready, Some(Ok(())));
+        listed(self.revisions.wait_until_ready().now_or_never())
+            && listed(self.routes.wait_until_ready().now_or_never())
+            && listed(self.configurations.wait_until_ready().now_or_never())
+    }
+}
+
+/// Polls `events` until none is ready, so the caches hold every change that has
+/// arrived (the reflectors apply an event as it is polled): one pass then covers a
+/// whole batch instead of one pass per event on caches missing the rest.
+fn apply_waiting(events: &mut (impl Stream<Item = ()> + Unpin)) {
+    while let Some(Some(())) = events.next().now_or_never() {}
 }
 
 /// The routing state a revision should have, given whether a route references it and
@@ -126,34 +160,6 @@ fn routed_revisions(routes: &Store<Route>) -> HashSet<(String, String)> {
         }
     }
     routed
-}
-
-async fn label_routing_states(ctx: &Context, caches: &Caches) {
-    let routed = routed_revisions(&caches.routes);
-    for rev in caches.revisions.state() {
-        if rev.metadata.deletion_timestamp.is_some() {
-            continue;
-        }
-        let namespace = rev.namespace().unwrap_or_default();
-        let key = (namespace.clone(), rev.name_any());
-        let current = rev.labels().get(ROUTING_STATE_LABEL).map(String::as_str);
-        let Some(next) = next_routing_state(routed.contains(&key), current) else {
-            continue;
-        };
-        let patch = serde_json::json!({"metadata": {
-            "labels": {ROUTING_STATE_LABEL: next},
-            "annotations": {ROUTING_STATE_MODIFIED_ANNOTATION: jiff::Timestamp::now().to_string()},
-        }});
-        let api: Api<Revision> = Api::namespaced(ctx.client.clone(), &namespace);
-        let params = PatchParams {
-            field_manager: Some(FIELD_MANAGER.to_owned()),
-            ..PatchParams::default()
-        };
-        match api.patch(&key.1, &params, &Patch::Merge(&patch)).await {
-            Ok(_) => tracing::debug!(revision = %key.1, state = next, "routing state"),
-            Err(error) => tracing::debug!(revision = %key.1, %error, "routing state not written"),
-        }
-    }
 }
 
 async fn collect_garbage(ctx: &Context, caches: &Caches, config: &GcConfig) {

@@ -1,6 +1,11 @@
 //! A minimal ADS client (state of the world, as an Envoy subscribes): it ACKs every
 //! response, asks for the endpoints of every cluster and the route configuration, and
 //! tallies what the server pushes.
+//!
+//! When CDS changes the clusters, it asks for their endpoints as Envoy does: the new
+//! names with the version and nonce of the last EDS response it holds. A request with
+//! no nonce says "I hold nothing of this type" (a new stream), which the server answers
+//! with every assignment; Envoy sends that only on a new stream.
 
 use std::fmt;
 use std::time::Duration;
@@ -24,6 +29,8 @@ pub(crate) struct AdsClient {
     responses: tonic::Streaming<DiscoveryResponse>,
     /// The endpoint names last asked for, so EDS is re-requested only when CDS changes them.
     clusters: Vec<String>,
+    /// The last EDS response ACKed, whose version and nonce a resubscription carries.
+    last_endpoints: Option<DiscoveryResponse>,
 }
 
 /// What arrived in one settle period.
@@ -87,6 +94,7 @@ impl AdsClient {
             requests: tx,
             responses,
             clusters: Vec::new(),
+            last_endpoints: None,
         })
     }
 
@@ -114,6 +122,14 @@ impl AdsClient {
                 ResourceType::Route => vec![ROUTE_CONFIG.to_owned()],
             };
             self.requests.send(request(t, &names, Some(&response)))?;
+            if t == ResourceType::Endpoint {
+                // Only the version and nonce are kept: the resources can be large.
+                self.last_endpoints = Some(DiscoveryResponse {
+                    resources: Vec::new(),
+                    ..response
+                });
+                continue;
+            }
             if t == ResourceType::Cluster {
                 let clusters: Vec<String> = response
                     .resources
@@ -123,8 +139,11 @@ impl AdsClient {
                     .collect();
                 if clusters != self.clusters {
                     self.clusters = clusters;
-                    self.requests
-                        .send(request(ResourceType::Endpoint, &self.clusters, None))?;
+                    self.requests.send(request(
+                        ResourceType::Endpoint,
+                        &self.clusters,
+                        self.last_endpoints.as_ref(),
+                    ))?;
                 }
             }
         }

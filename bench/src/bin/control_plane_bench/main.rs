@@ -11,6 +11,7 @@
 //! ```
 
 mod ads;
+mod idle_writes;
 mod processes;
 
 use std::path::PathBuf;
@@ -29,7 +30,9 @@ struct Args {
     services: usize,
     concurrency: usize,
     /// After the traffic change, idle this long and read every process again: what a
-    /// burst leaves behind once the API's event log has aged out (it keeps 15 s).
+    /// burst leaves behind once the API's event log has aged out (it keeps 15 s). The
+    /// writes made meanwhile are counted per kind (watches from the resourceVersion at
+    /// the start of the idle period).
     idle: Duration,
 }
 
@@ -170,7 +173,8 @@ async fn main() -> anyhow::Result<()> {
             .map_or(0.0, |t| t.duration_since(changed).as_secs_f64() * 1e3)
     );
     if !args.idle.is_zero() {
-        tokio::time::sleep(args.idle).await;
+        let writes = idle_writes::count(&client, args.idle).await?;
+        println!("writes while idle: {writes}");
         println!("after {} s idle:", args.idle.as_secs());
         print_usage(&before, &split.usage());
     }

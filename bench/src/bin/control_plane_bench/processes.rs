@@ -66,7 +66,12 @@ impl Split {
         let mut child = Command::new(bin)
             .arg(component)
             .args(flags)
-            .env("RUST_LOG", "warn")
+            // `CONTROL_PLANE_BENCH_LOG=controller=debug` (any RUST_LOG filter) shows what
+            // a component does; its stderr is `<component>.err` in the temp dir.
+            .env(
+                "RUST_LOG",
+                std::env::var("CONTROL_PLANE_BENCH_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(
                 self._dir.path().join(format!("{component}.err")),
