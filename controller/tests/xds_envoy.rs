@@ -235,3 +235,95 @@ async fn assert_acked(admin: SocketAddr, clusters: &[&str]) {
     assert_eq!(routes["route_config"]["name"], "fnmesh-routes", "{rds}");
     assert!(routes["version_info"].is_string(), "{routes}");
 }
+
+/// Each cluster's EDS updates as Envoy counts them (`cluster.<name>.update_success`:
+/// one per response that carried the cluster's assignment and was accepted).
+async fn eds_updates(admin: SocketAddr) -> std::collections::BTreeMap<String, u64> {
+    let reply = get_path(admin, "/stats?filter=update_success", "localhost", &[])
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200);
+    reply
+        .body
+        .lines()
+        .filter_map(|line| {
+            let (name, value) = line.split_once(": ")?;
+            let cluster = name
+                .strip_prefix("cluster.")?
+                .strip_suffix(".update_success")?;
+            Some((cluster.to_owned(), value.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// One traffic change — a new revision with a route of its own — costs Envoy the new
+/// cluster's load assignment alone: state-of-the-world CDS resends every cluster (the
+/// protocol wants the whole set; Envoy keeps the unchanged ones as they are), but EDS
+/// names its resources, so the other clusters' assignments are not sent again. A change
+/// of one revision's endpoints likewise updates that cluster only. Counted by Envoy
+/// itself, per cluster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_traffic_change_sends_envoy_only_the_endpoints_that_changed() {
+    const REV_C: &str = "other-00001";
+    const OTHER_HOST: &str = "other.default.example.com";
+    let (routing, _, _) = routing_80_20().await;
+    let xds = start_xds(Arc::clone(&routing)).await;
+    let envoy = start_envoy(xds).await;
+    let gw = envoy.listen;
+    eventually(
+        Duration::from_secs(20),
+        "Envoy's first configuration",
+        || async { get(gw, HOST, &[]).await.is_ok_and(|r| r.status == 200) },
+    )
+    .await;
+    let (a, b) = ("default/hello-00001", "default/hello-00002");
+    assert_acked(envoy.admin, &[a, b]).await;
+    let before = eds_updates(envoy.admin).await;
+    assert_eq!(
+        (before.get(a), before.get(b)),
+        (Some(&1), Some(&1)),
+        "{before:?}"
+    );
+
+    let c = upstream(REV_C).await;
+    routing.set_backend(backend(REV_C, c));
+    routing.set_route(controller::routing::ResolvedRoute {
+        key: controller::routing::ObjectKey::new("default", "other"),
+        host: OTHER_HOST.into(),
+        targets: vec![controller::routing::ResolvedTarget {
+            revision: REV_C.into(),
+            percent: 100,
+            tag: None,
+            tag_host: None,
+        }],
+    });
+    eventually(Duration::from_secs(10), "the new route", || async {
+        all_go_to(gw, OTHER_HOST, &[], REV_C, 5).await
+    })
+    .await;
+    let c_name = "default/other-00001";
+    assert_acked(envoy.admin, &[a, b, c_name]).await;
+    let after = eds_updates(envoy.admin).await;
+    assert_eq!(after.get(c_name), Some(&1), "{after:?}");
+    assert_eq!(
+        (after.get(a), after.get(b)),
+        (Some(&1), Some(&1)),
+        "the unchanged clusters' assignments were sent again: {after:?}"
+    );
+    assert_80_20(gw).await;
+
+    // A replica moving in revision A: A's assignment alone.
+    let moved = upstream(REV_A).await;
+    routing.set_backend(backend(REV_A, moved));
+    eventually(Duration::from_secs(10), "A's new endpoint", || async {
+        eds_updates(envoy.admin).await.get(a) == Some(&2)
+    })
+    .await;
+    let moved_a = eds_updates(envoy.admin).await;
+    assert_eq!(
+        (moved_a.get(b), moved_a.get(c_name)),
+        (Some(&1), Some(&1)),
+        "{moved_a:?}"
+    );
+    assert_80_20(gw).await;
+}
