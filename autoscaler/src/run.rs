@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::pin::pin;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use futures::StreamExt;
+use futures::{FutureExt as _, StreamExt};
 use leader_election::Leadership;
 use stat_stream::{StatReport, StatSource};
 use tokio::net::TcpListener;
@@ -85,7 +85,13 @@ pub async fn run(
                 autoscaler.sync();
                 autoscaler.decide_all();
             }
-            Some(()) = changes.next() => autoscaler.sync(),
+            Some(()) = changes.next() => {
+                // The caches take an event as the stream is polled: apply all that are
+                // waiting, then resync once (a sync reads every revision, so one per
+                // event made a burst of N revisions cost N² reads).
+                while let Some(Some(())) = changes.next().now_or_never() {}
+                autoscaler.sync();
+            }
             // A new leader writes what it decides at once, not at the next tick.
             leading = promoted.changed() => if leading {
                 autoscaler.sync();
