@@ -48,7 +48,7 @@ async fn activator(args: ActivatorArgs) -> anyhow::Result<()> {
         publish: connected.publish,
         autoscaler: autoscalers,
         header_read_timeout: args.head_timeout.timeout(),
-        queue_capacity: args.queue_depth.depth(),
+        queue_capacity: args.queue_depth.depth(1),
         ..activator::ActivatorConfig::default()
     };
     let ready = component::api_reachable(connected.client.clone());

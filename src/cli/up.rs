@@ -187,7 +187,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
             instance: format!("activator-{instance}"),
             autoscaler: stats_target,
             header_read_timeout: args.head_timeout.timeout(),
-            queue_capacity: args.queue_depth.depth(),
+            queue_capacity: args.queue_depth.depth(3),
             ..activator::ActivatorConfig::default()
         };
         let running = activator::run(
