@@ -65,6 +65,7 @@ async fn activator(args: ActivatorArgs) -> anyhow::Result<()> {
         registry,
         stop.clone().wait(),
     ));
+    let shutdown = component::shutdown_signal();
     component::print_banner(&format!(
         "fnmesh activator is up\n  activator:  {http_addr}\n  metrics:    http://{admin_addr}/metrics\n  instance:   {}\n  try:        curl http://{admin_addr}/readyz\n",
         connected.instance
@@ -73,7 +74,7 @@ async fn activator(args: ActivatorArgs) -> anyhow::Result<()> {
     let mut serving = serving;
     // The activator ends early only if it cannot start (its address cannot be published).
     let result = tokio::select! {
-        () = component::shutdown_signal() => {
+        () = shutdown => {
             let _ = stop_tx.send(true);
             (&mut serving).await
         }

@@ -80,11 +80,12 @@ pub(crate) async fn serve_alone(
     let api_url = server.url();
     apiserver::kubeconfig::write(&kubeconfig, api_addr, token, server.tls_cert_pem())
         .with_context(|| format!("writing {}", kubeconfig.display()))?;
+    let shutdown = component::shutdown_signal();
     component::print_banner(&format!(
         "fnmesh is up (API only)\n  API:        {api_url}\n  kubeconfig: {kc}\n  try:        KUBECONFIG={kc} kubectl get ns\n",
         kc = kubeconfig.display()
     ));
-    server.serve(component::shutdown_signal()).await;
+    server.serve(shutdown).await;
     Ok(())
 }
 

@@ -54,12 +54,13 @@ pub(crate) async fn run(args: AutoscalerRunArgs) -> anyhow::Result<()> {
         discovery::AUTOSCALER_PORT,
         stats_addr,
     );
+    let shutdown = component::shutdown_signal();
     component::print_banner(&format!(
         "fnmesh autoscaler is up\n  stats:      {stats_addr}\n  metrics:    http://{admin_addr}/metrics\n  instance:   {}\n  try:        curl http://{admin_addr}/metrics\n",
         connected.instance
     ));
 
-    component::shutdown_signal().await;
+    shutdown.await;
     published.withdraw().await;
     let _ = stop_tx.send(true);
     let _ = scaling.await;

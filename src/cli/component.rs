@@ -101,14 +101,20 @@ impl Shutdown {
 }
 
 /// SIGTERM or Ctrl-C.
-pub(crate) async fn shutdown_signal() {
+pub(crate) fn shutdown_signal() -> impl Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let Ok(mut term) = signal(SignalKind::terminate()) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+    // Installed now, not when first polled: a supervisor that sends SIGTERM as soon as
+    // the banner is out must find the handler (else the default action kills us).
+    let term = signal(SignalKind::terminate());
+    let interrupt = signal(SignalKind::interrupt());
+    async move {
+        let (Ok(mut term), Ok(mut interrupt)) = (term, interrupt) else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = term.recv() => {}
+        }
     }
 }
 

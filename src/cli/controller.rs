@@ -57,12 +57,13 @@ async fn controller(args: ControllerArgs) -> anyhow::Result<()> {
         discovery::CONTROLLER_XDS_PORT,
         xds_addr,
     );
+    let shutdown = component::shutdown_signal();
     component::print_banner(&format!(
         "fnmesh controller is up\n  xDS:        {xds_addr}\n  metrics:    http://{admin_addr}/metrics\n  instance:   {}\n  try:        fnmesh gateway --kubeconfig <kubeconfig>\n",
         connected.instance
     ));
 
-    component::shutdown_signal().await;
+    shutdown.await;
     published.withdraw().await;
     reconcilers.abort();
     // The other replica takes over at once instead of waiting out the lease.

@@ -86,12 +86,13 @@ async fn gateway(args: GatewayArgs) -> anyhow::Result<()> {
         ready,
         stop.clone().wait(),
     ));
+    let shutdown = component::shutdown_signal();
     component::print_banner(&format!(
         "fnmesh gateway is up\n  ingress:    http://{http_addr}\n  metrics:    http://{admin_addr}/metrics\n  instance:   {}\n  try:        curl -H 'Host: hello.default.example.com' http://{http_addr}/\n",
         connected.instance
     ));
 
-    component::shutdown_signal().await;
+    shutdown.await;
     xds_client.abort();
     reports.abort();
     let _ = stop_tx.send(true);

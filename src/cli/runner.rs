@@ -35,12 +35,13 @@ async fn runner(args: RunnerArgs) -> anyhow::Result<()> {
         supervisor,
         stop.wait(),
     ));
+    let shutdown = component::shutdown_signal();
     component::print_banner(&format!(
         "fnmesh runner is up\n  data:       {}\n  instance:   {}\n  try:        kubectl get deployments -A\n",
         args.data_dir.display(),
         connected.instance
     ));
-    component::shutdown_signal().await;
+    shutdown.await;
     let _ = stop_tx.send(true);
     let _ = running.await;
     tracing::info!("runner stopped");

@@ -212,9 +212,10 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         "fnmesh is up\n  API:        {api_url}\n  kubeconfig: {kc}\n  ingress:    http://{http_addr}\n  xDS:        {xds_addr}\n  metrics:    http://{metrics_addr}/metrics\n  activator:  {activator_addr}\n  autoscaler: {stats_addr}\n  try:        KUBECONFIG={kc} kubectl apply -f examples/hello.yaml\n",
         kc = kubeconfig.display()
     );
+    let shutdown = shutdown_signal();
     print_banner(&banner);
 
-    shutdown_signal().await;
+    shutdown.await;
     // Reconcilers and the gateway's xDS stream hold no state worth finishing.
     controller_task.abort();
     xds_client_task.abort();
