@@ -15,6 +15,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crds::Revision;
+use futures::StreamExt as _;
+use futures::stream::FuturesUnordered;
 use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams};
 use tokio::time::Instant;
@@ -26,6 +28,10 @@ use crate::labels::{ROUTING_STATE_LABEL, ROUTING_STATE_MODIFIED_ANNOTATION};
 /// How long a write may take to show in the cache before it is made again: a watch
 /// this far behind is broken (and relists), not busy.
 const VISIBLE_WITHIN: Duration = Duration::from_secs(60);
+
+/// Label writes in flight at once: after a burst every revision needs one, and one at a
+/// time they landed long after the Services were Ready.
+const CONCURRENT_WRITES: usize = 8;
 
 /// `(namespace, name)` of a revision.
 type Key = (String, String);
@@ -75,14 +81,26 @@ impl Labeler {
                 !written.settled(r.metadata.resource_version.as_deref(), state_of(r), now)
             })
         });
-        for (key, rev) in live {
-            if rev.metadata.deletion_timestamp.is_some() {
-                continue;
+        let due: Vec<(Key, &'static str)> = live
+            .into_iter()
+            .filter(|(_, rev)| rev.metadata.deletion_timestamp.is_none())
+            .filter_map(|(key, rev)| {
+                let next = self.due(&key, routed.contains(&key), state_of(rev))?;
+                Some((key, next))
+            })
+            .collect();
+        let mut due = due.into_iter();
+        let mut in_flight = FuturesUnordered::new();
+        loop {
+            while in_flight.len() < CONCURRENT_WRITES
+                && let Some((key, next)) = due.next()
+            {
+                in_flight.push(write_routing_state(ctx.client.clone(), key, next));
             }
-            let Some(next) = self.due(&key, routed.contains(&key), state_of(rev)) else {
-                continue;
+            let Some((key, next, written)) = in_flight.next().await else {
+                break;
             };
-            if let Some(resource_version) = write_routing_state(ctx, &key, next).await {
+            if let Some(resource_version) = written {
                 self.wrote(key, next, resource_version, Instant::now());
             }
         }
@@ -116,19 +134,23 @@ fn state_of(rev: &Revision) -> Option<&str> {
     rev.labels().get(ROUTING_STATE_LABEL).map(String::as_str)
 }
 
-/// Labels one revision with `state` (and the time of the change); the written
-/// revision's `resourceVersion`, or `None` if the write failed.
-async fn write_routing_state(ctx: &Context, key: &Key, state: &str) -> Option<Option<String>> {
+/// Labels one revision with `state` (and the time of the change); returns them with
+/// the written revision's `resourceVersion`, or `None` if the write failed.
+async fn write_routing_state(
+    client: kube::Client,
+    key: Key,
+    state: &'static str,
+) -> (Key, &'static str, Option<Option<String>>) {
     let patch = serde_json::json!({"metadata": {
         "labels": {ROUTING_STATE_LABEL: state},
         "annotations": {ROUTING_STATE_MODIFIED_ANNOTATION: jiff::Timestamp::now().to_string()},
     }});
-    let api: Api<Revision> = Api::namespaced(ctx.client.clone(), &key.0);
+    let api: Api<Revision> = Api::namespaced(client, &key.0);
     let params = PatchParams {
         field_manager: Some(FIELD_MANAGER.to_owned()),
         ..PatchParams::default()
     };
-    match api.patch(&key.1, &params, &Patch::Merge(&patch)).await {
+    let written = match api.patch(&key.1, &params, &Patch::Merge(&patch)).await {
         Ok(written) => {
             tracing::debug!(revision = %key.1, state, "routing state");
             Some(written.metadata.resource_version)
@@ -137,7 +159,8 @@ async fn write_routing_state(ctx: &Context, key: &Key, state: &str) -> Option<Op
             tracing::debug!(revision = %key.1, %error, "routing state not written");
             None
         }
-    }
+    };
+    (key, state, written)
 }
 
 #[cfg(test)]
