@@ -10,7 +10,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
@@ -93,8 +93,12 @@ pub(crate) async fn flood(
             }
         })
     };
-    // Healthy latency while the flood runs, then until every overflow is answered.
-    let mut during = healthy(&ingress, 2000).await?;
+    // Healthy latency for as long as the flood runs: until every overflow is answered.
+    let flood_over = Arc::new(AtomicBool::new(false));
+    let measuring = {
+        let (ingress, flood_over) = (ingress.clone(), flood_over.clone());
+        tokio::spawn(async move { healthy_until(&ingress, &flood_over).await })
+    };
     let answered = |t: &Tally| {
         t.refused_with_retry_after.load(Ordering::SeqCst)
             + t.other.load(Ordering::SeqCst)
@@ -108,6 +112,8 @@ pub(crate) async fn flood(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let flood_time = started.elapsed();
+    flood_over.store(true, Ordering::SeqCst);
+    let mut during = measuring.await??;
     let (hwm, rss_held) = memory_kib(fnmesh.pid())?;
     peak_rss = peak_rss.max(rss_held);
     flooding.abort();
@@ -148,6 +154,22 @@ async fn one_stuck_request(ingress: &str) -> anyhow::Result<(u16, bool)> {
     let text = String::from_utf8_lossy(&response).to_ascii_lowercase();
     let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
     Ok((status, text.contains("\r\nretry-after:")))
+}
+
+/// GETs to `healthy` back to back on one keep-alive connection until `stop`: their
+/// latencies.
+async fn healthy_until(ingress: &str, stop: &AtomicBool) -> anyhow::Result<Vec<Duration>> {
+    let mut conn = BufReader::new(TcpStream::connect(ingress).await?);
+    let mut latencies = Vec::new();
+    while !stop.load(Ordering::SeqCst) {
+        let start = Instant::now();
+        let (status, _) = get(&mut conn, "healthy.default.example.com", "/", false).await?;
+        if status != 200 {
+            bail!("healthy answered {status}");
+        }
+        latencies.push(start.elapsed());
+    }
+    Ok(latencies)
 }
 
 /// `n` GETs to `healthy` back to back on one keep-alive connection: their latencies.
