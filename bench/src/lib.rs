@@ -24,3 +24,39 @@ pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
 }
+
+/// `(group, version, kind, plural)` of everything the platform's components write.
+pub const PLATFORM_KINDS: [(&str, &str, &str, &str); 11] = [
+    ("serving.knative.dev", "v1", "Service", "services"),
+    (
+        "serving.knative.dev",
+        "v1",
+        "Configuration",
+        "configurations",
+    ),
+    ("serving.knative.dev", "v1", "Route", "routes"),
+    ("serving.knative.dev", "v1", "Revision", "revisions"),
+    ("apps", "v1", "Deployment", "deployments"),
+    ("", "v1", "Service", "services"),
+    ("", "v1", "Pod", "pods"),
+    ("", "v1", "Event", "events"),
+    ("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
+    ("coordination.k8s.io", "v1", "Lease", "leases"),
+    ("", "v1", "ConfigMap", "configmaps"),
+];
+
+/// The dynamic-API description of one of [`PLATFORM_KINDS`].
+pub fn api_resource(group: &str, version: &str, kind: &str, plural: &str) -> ApiResource {
+    let api_version = if group.is_empty() {
+        version.to_owned()
+    } else {
+        format!("{group}/{version}")
+    };
+    ApiResource {
+        group: group.into(),
+        version: version.into(),
+        api_version,
+        kind: kind.into(),
+        plural: plural.into(),
+    }
+}

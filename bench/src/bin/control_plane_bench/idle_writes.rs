@@ -7,29 +7,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+use fnmesh_bench::{PLATFORM_KINDS, api_resource};
 use futures::{StreamExt as _, TryStreamExt as _};
-use kube::api::{Api, ApiResource, DynamicObject, ListParams, WatchEvent, WatchParams};
+use kube::api::{Api, DynamicObject, ListParams, WatchEvent, WatchParams};
 use tokio::time::Instant;
-
-/// `(group, version, kind, plural)` of everything the components write.
-const KINDS: [(&str, &str, &str, &str); 11] = [
-    ("serving.knative.dev", "v1", "Service", "services"),
-    (
-        "serving.knative.dev",
-        "v1",
-        "Configuration",
-        "configurations",
-    ),
-    ("serving.knative.dev", "v1", "Route", "routes"),
-    ("serving.knative.dev", "v1", "Revision", "revisions"),
-    ("apps", "v1", "Deployment", "deployments"),
-    ("", "v1", "Service", "services"),
-    ("", "v1", "Pod", "pods"),
-    ("", "v1", "Event", "events"),
-    ("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
-    ("coordination.k8s.io", "v1", "Lease", "leases"),
-    ("", "v1", "ConfigMap", "configmaps"),
-];
 
 /// Events per kind during the window.
 #[derive(Debug, Default)]
@@ -63,27 +44,12 @@ impl fmt::Display for IdleWrites {
     }
 }
 
-fn resource(group: &str, version: &str, kind: &str, plural: &str) -> ApiResource {
-    let api_version = if group.is_empty() {
-        version.to_owned()
-    } else {
-        format!("{group}/{version}")
-    };
-    ApiResource {
-        group: group.into(),
-        version: version.into(),
-        api_version,
-        kind: kind.into(),
-        plural: plural.into(),
-    }
-}
-
 /// Watches every kind for `window` from now and counts what was written.
 pub(crate) async fn count(client: &kube::Client, window: Duration) -> anyhow::Result<IdleWrites> {
     let until = Instant::now() + window;
     let mut tasks = Vec::new();
-    for (group, version, kind, plural) in KINDS {
-        let ar = resource(group, version, kind, plural);
+    for (group, version, kind, plural) in PLATFORM_KINDS {
+        let ar = api_resource(group, version, kind, plural);
         let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
         let label = if group.is_empty() {
             kind.to_owned()

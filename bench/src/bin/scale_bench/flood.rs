@@ -69,7 +69,7 @@ pub(crate) async fn flood(
         None,
     )?;
     let ingress = Arc::new(fnmesh.ingress.clone());
-    let mut before = healthy(&ingress, 2000).await?;
+    let mut before = healthy_while(&ingress, |done| done < 2000).await?;
     let (_, rss_before) = memory_kib(fnmesh.pid())?;
 
     let tally = Arc::new(Tally::default());
@@ -97,7 +97,9 @@ pub(crate) async fn flood(
     let flood_over = Arc::new(AtomicBool::new(false));
     let measuring = {
         let (ingress, flood_over) = (ingress.clone(), flood_over.clone());
-        tokio::spawn(async move { healthy_until(&ingress, &flood_over).await })
+        tokio::spawn(async move {
+            healthy_while(&ingress, |_| !flood_over.load(Ordering::SeqCst)).await
+        })
     };
     let answered = |t: &Tally| {
         t.refused_with_retry_after.load(Ordering::SeqCst)
@@ -156,27 +158,15 @@ async fn one_stuck_request(ingress: &str) -> anyhow::Result<(u16, bool)> {
     Ok((status, text.contains("\r\nretry-after:")))
 }
 
-/// GETs to `healthy` back to back on one keep-alive connection until `stop`: their
-/// latencies.
-async fn healthy_until(ingress: &str, stop: &AtomicBool) -> anyhow::Result<Vec<Duration>> {
+/// GETs to `healthy` back to back on one keep-alive connection while `more(done)` says
+/// so: their latencies.
+async fn healthy_while(
+    ingress: &str,
+    mut more: impl FnMut(usize) -> bool,
+) -> anyhow::Result<Vec<Duration>> {
     let mut conn = BufReader::new(TcpStream::connect(ingress).await?);
     let mut latencies = Vec::new();
-    while !stop.load(Ordering::SeqCst) {
-        let start = Instant::now();
-        let (status, _) = get(&mut conn, "healthy.default.example.com", "/", false).await?;
-        if status != 200 {
-            bail!("healthy answered {status}");
-        }
-        latencies.push(start.elapsed());
-    }
-    Ok(latencies)
-}
-
-/// `n` GETs to `healthy` back to back on one keep-alive connection: their latencies.
-async fn healthy(ingress: &str, n: usize) -> anyhow::Result<Vec<Duration>> {
-    let mut conn = BufReader::new(TcpStream::connect(ingress).await?);
-    let mut latencies = Vec::with_capacity(n);
-    for _ in 0..n {
+    while more(latencies.len()) {
         let start = Instant::now();
         let (status, _) = get(&mut conn, "healthy.default.example.com", "/", false).await?;
         if status != 200 {

@@ -10,8 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use fnmesh_bench::{PLATFORM_KINDS, api_resource};
 use futures::{StreamExt, TryStreamExt};
-use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
+use kube::api::{Api, DynamicObject, ListParams, PostParams};
 use kube::runtime::watcher;
 
 use super::harness::Fnmesh;
@@ -264,34 +265,9 @@ async fn wait_all_ready(api: Api<DynamicObject>, count: usize, pid: u32) -> anyh
 /// How many objects of each kind the store holds (one `limit=1` list each).
 async fn print_object_counts(fnmesh: &Fnmesh) -> anyhow::Result<()> {
     let client = kube::Client::try_from(kube::Config::new(fnmesh.api.parse()?))?;
-    let kinds = [
-        ("serving.knative.dev", "v1", "Service", "services"),
-        (
-            "serving.knative.dev",
-            "v1",
-            "Configuration",
-            "configurations",
-        ),
-        ("serving.knative.dev", "v1", "Route", "routes"),
-        ("serving.knative.dev", "v1", "Revision", "revisions"),
-        ("apps", "v1", "Deployment", "deployments"),
-        ("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
-        ("", "v1", "Service", "services"),
-        ("", "v1", "Event", "events"),
-    ];
     let mut counts = Vec::new();
-    for (group, version, kind, plural) in kinds {
-        let resource = ApiResource {
-            group: group.into(),
-            version: version.into(),
-            api_version: if group.is_empty() {
-                version.into()
-            } else {
-                format!("{group}/{version}")
-            },
-            kind: kind.into(),
-            plural: plural.into(),
-        };
+    for (group, version, kind, plural) in PLATFORM_KINDS {
+        let resource = api_resource(group, version, kind, plural);
         let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
         let page = api.list(&ListParams::default().limit(1)).await?;
         let n =
