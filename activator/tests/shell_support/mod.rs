@@ -3,7 +3,7 @@
 //! standing in for a replica, and a client that talks to the activator as the gateway
 //! does.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, unused_imports)]
 
 mod killable;
 mod upstream;
@@ -33,6 +33,15 @@ pub use upstream::Upstream;
 /// Generous for a loaded 2-core machine; the common case is milliseconds.
 pub const WITHIN: Duration = Duration::from_secs(20);
 pub const HOST: &str = "hello.default.example.com";
+
+/// The activator's configuration with `instance` as its name, Knative's defaults
+/// otherwise.
+pub fn config(instance: &str) -> ActivatorConfig {
+    ActivatorConfig {
+        instance: instance.to_owned(),
+        ..ActivatorConfig::default()
+    }
+}
 
 /// An embedded API server on a temporary directory.
 pub struct Cluster {
