@@ -4,6 +4,11 @@
 //! before and during. The activator holds `depth` of them and answers the rest `503`
 //! with `Retry-After`; what matters is fnmesh's peak memory and the healthy latency.
 //!
+//! `rate` paces the flood's starts (requests per second, open loop); 0 starts each as
+//! soon as an in-flight place frees (closed loop: as fast as the machine answers).
+//! The healthy client runs on its own thread and runtime, so the flood's thousands of
+//! client tasks do not queue ahead of it in the benchmark's own scheduler.
+//!
 //! Each held request costs three sockets in `fnmesh up` (client → gateway, gateway →
 //! activator, the activator's side): run it under `prlimit --nofile=…` when
 //! `depth` × 3 nears the open-file limit.
@@ -50,6 +55,7 @@ pub(crate) async fn flood(
     requests: usize,
     depth: usize,
     in_flight: usize,
+    rate: usize,
 ) -> anyhow::Result<()> {
     if in_flight <= depth {
         bail!("in flight ({in_flight}) must exceed the queue depth ({depth})");
@@ -69,7 +75,7 @@ pub(crate) async fn flood(
         None,
     )?;
     let ingress = Arc::new(fnmesh.ingress.clone());
-    let mut before = healthy_while(&ingress, |done| done < 2000).await?;
+    let mut before = healthy_on_own_thread(&ingress, |done| done < 2000).await??;
     let (_, rss_before) = memory_kib(fnmesh.pid())?;
 
     let tally = Arc::new(Tally::default());
@@ -78,7 +84,15 @@ pub(crate) async fn flood(
     let flooding = {
         let (tally, ingress) = (tally.clone(), ingress.clone());
         tokio::spawn(async move {
+            let mut pace = (rate > 0).then(|| {
+                let mut pace = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+                pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+                pace
+            });
             for _ in 0..requests {
+                if let Some(pace) = pace.as_mut() {
+                    pace.tick().await;
+                }
                 let slot = slots.clone().acquire_owned().await.expect("open");
                 let (tally, ingress) = (tally.clone(), ingress.clone());
                 tokio::spawn(async move {
@@ -97,9 +111,7 @@ pub(crate) async fn flood(
     let flood_over = Arc::new(AtomicBool::new(false));
     let measuring = {
         let (ingress, flood_over) = (ingress.clone(), flood_over.clone());
-        tokio::spawn(async move {
-            healthy_while(&ingress, |_| !flood_over.load(Ordering::SeqCst)).await
-        })
+        healthy_on_own_thread(&ingress, move |_| !flood_over.load(Ordering::SeqCst))
     };
     let answered = |t: &Tally| {
         t.refused_with_retry_after.load(Ordering::SeqCst)
@@ -121,8 +133,13 @@ pub(crate) async fn flood(
     flooding.abort();
     println!(
         "flood: {requests} requests at a never-ready revision, {in_flight} in flight at most, \
-         queue depth {depth}: {} answered 503 + Retry-After, {} other answers, {} failed, \
+         {}, queue depth {depth}: {} answered 503 + Retry-After, {} other answers, {} failed, \
          {} still held, in {:.1} s",
+        if rate > 0 {
+            format!("{rate} started per second")
+        } else {
+            "closed loop".into()
+        },
         tally.refused_with_retry_after.load(Ordering::SeqCst),
         tally.other.load(Ordering::SeqCst),
         tally.failed.load(Ordering::SeqCst),
@@ -156,6 +173,25 @@ async fn one_stuck_request(ingress: &str) -> anyhow::Result<(u16, bool)> {
     let text = String::from_utf8_lossy(&response).to_ascii_lowercase();
     let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
     Ok((status, text.contains("\r\nretry-after:")))
+}
+
+/// [`healthy_while`] on a thread of its own with a single-threaded runtime: what it
+/// measures is fnmesh, not the benchmark's own scheduler full of flood tasks.
+fn healthy_on_own_thread(
+    ingress: &str,
+    more: impl FnMut(usize) -> bool + Send + 'static,
+) -> tokio::sync::oneshot::Receiver<anyhow::Result<Vec<Duration>>> {
+    let ingress = ingress.to_owned();
+    let (done, result) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let latencies = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(anyhow::Error::from)
+            .and_then(|runtime| runtime.block_on(healthy_while(&ingress, more)));
+        let _ = done.send(latencies);
+    });
+    result
 }
 
 /// GETs to `healthy` back to back on one keep-alive connection while `more(done)` says

@@ -20,7 +20,7 @@
 //!   `hello_fn` with `initial-scale: "0"` (no process), `python` ones
 //!   `examples/hello.py` (run from the repository root).
 //!
-//! - `flood <fnmesh> <hello_fn> [requests] [queue depth] [in flight]` (issue 10): a
+//! - `flood <fnmesh> <hello_fn> [requests] [queue depth] [in flight] [rate]` (issue 10): a
 //!   flood at a revision that never becomes ready; fnmesh's peak RSS and another
 //!   revision's latency before and during (see `flood.rs`).
 //!
@@ -53,7 +53,7 @@ const USAGE: &str = "usage: scale-bench limit <hello_fn> [N]
        scale-bench burst <fnmesh> <hello_fn> [connections] [rounds]
        scale-bench step <fnmesh> <hello_fn> [clients] [seconds] [rounds]
        scale-bench footprint <fnmesh> <hello_fn> [N] [zero|python] [concurrency] [idle seconds]
-       scale-bench flood <fnmesh> <hello_fn> [requests] [queue depth] [in flight]";
+       scale-bench flood <fnmesh> <hello_fn> [requests] [queue depth] [in flight] [rate]";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -91,6 +91,7 @@ async fn main() -> anyhow::Result<()> {
                 num(3, 10_000)?,
                 num(4, 10_000)?,
                 num(5, 11_000)?,
+                num(6, 0)?,
             )
             .await
         }
