@@ -34,6 +34,7 @@ pub async fn run(ctx: Arc<Context>) {
     .owns(Api::<Revision>::all(client), watcher::Config::default())
     // A new leader re-reconciles everything: as a follower its writes were refused.
     .reconcile_all_on(ctx.leadership.promotions())
+    .with_config(crate::workers::config())
     .run(reconcile, error_policy, ctx)
     .for_each(|res| async move {
         if let Err(e) = res {

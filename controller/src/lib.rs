@@ -20,6 +20,7 @@ pub mod revision_lifecycle;
 pub mod route;
 pub mod routing;
 pub mod service;
+pub mod workers;
 pub mod xds;
 
 use std::sync::Arc;
