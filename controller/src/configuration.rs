@@ -15,7 +15,7 @@ use crds::{Configuration, Revision};
 use futures::StreamExt;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Resource, ResourceExt};
 
 use crate::apply::{ReconcileError, apply_status, create, get, list, namespace_of};
@@ -27,21 +27,29 @@ use latest::LatestCreated;
 /// Watch Configurations (and the Revisions they own) until the process ends.
 pub async fn run(ctx: Arc<Context>) {
     let client = ctx.client.clone();
-    Controller::new(
+    // The Controller's own cache, without managedFields: nobody reads them, and they
+    // are a large share of each cached object.
+    let (cache, writer) = reflector::store::<Configuration>();
+    let objects = watcher(
         Api::<Configuration>::all(client.clone()),
         watcher::Config::default(),
     )
-    .owns(Api::<Revision>::all(client), watcher::Config::default())
-    // A new leader re-reconciles everything: as a follower its writes were refused.
-    .reconcile_all_on(ctx.leadership.promotions())
-    .with_config(crate::workers::config())
-    .run(reconcile, error_policy, ctx)
-    .for_each(|res| async move {
-        if let Err(e) = res {
-            tracing::debug!(error = %e, "configuration reconcile");
-        }
-    })
-    .await;
+    .default_backoff()
+    .modify(|o| o.metadata.managed_fields = None)
+    .reflect(writer)
+    .applied_objects();
+    Controller::for_stream(objects, cache)
+        .owns(Api::<Revision>::all(client), watcher::Config::default())
+        // A new leader re-reconciles everything: as a follower its writes were refused.
+        .reconcile_all_on(ctx.leadership.promotions())
+        .with_config(crate::workers::config())
+        .run(reconcile, error_policy, ctx)
+        .for_each(|res| async move {
+            if let Err(e) = res {
+                tracing::debug!(error = %e, "configuration reconcile");
+            }
+        })
+        .await;
 }
 
 /// Stamp the current template's Revision if it is missing, then write the status.

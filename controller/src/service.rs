@@ -14,7 +14,7 @@ use crds::{Configuration, Route, Service};
 use futures::StreamExt;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Resource, ResourceExt};
 
 use crate::apply::{ReconcileError, apply, apply_status, controlled_by, get, namespace_of};
@@ -25,25 +25,33 @@ use status::Child;
 /// Watch Services (and the Configurations and Routes they own) until the process ends.
 pub async fn run(ctx: Arc<Context>) {
     let client = ctx.client.clone();
-    Controller::new(
+    // The Controller's own cache, without managedFields: nobody reads them, and they
+    // are a large share of each cached object.
+    let (cache, writer) = reflector::store::<Service>();
+    let objects = watcher(
         Api::<Service>::all(client.clone()),
         watcher::Config::default(),
     )
-    .owns(
-        Api::<Configuration>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .owns(Api::<Route>::all(client), watcher::Config::default())
-    // A new leader re-reconciles everything: as a follower its writes were refused.
-    .reconcile_all_on(ctx.leadership.promotions())
-    .with_config(crate::workers::config())
-    .run(reconcile, error_policy, ctx)
-    .for_each(|res| async move {
-        if let Err(e) = res {
-            tracing::debug!(error = %e, "service reconcile");
-        }
-    })
-    .await;
+    .default_backoff()
+    .modify(|o| o.metadata.managed_fields = None)
+    .reflect(writer)
+    .applied_objects();
+    Controller::for_stream(objects, cache)
+        .owns(
+            Api::<Configuration>::all(client.clone()),
+            watcher::Config::default(),
+        )
+        .owns(Api::<Route>::all(client), watcher::Config::default())
+        // A new leader re-reconciles everything: as a follower its writes were refused.
+        .reconcile_all_on(ctx.leadership.promotions())
+        .with_config(crate::workers::config())
+        .run(reconcile, error_policy, ctx)
+        .for_each(|res| async move {
+            if let Err(e) = res {
+                tracing::debug!(error = %e, "service reconcile");
+            }
+        })
+        .await;
 }
 
 /// Apply the Configuration and Route, then write the Service's status.
