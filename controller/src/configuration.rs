@@ -15,7 +15,7 @@ use crds::{Configuration, Revision};
 use futures::StreamExt;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::{WatchStreamExt, reflector, watcher};
+use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
 
 use crate::apply::{ReconcileError, apply_status, create, get, list, namespace_of};
@@ -27,17 +27,7 @@ use latest::LatestCreated;
 /// Watch Configurations (and the Revisions they own) until the process ends.
 pub async fn run(ctx: Arc<Context>) {
     let client = ctx.client.clone();
-    // The Controller's own cache, without managedFields: nobody reads them, and they
-    // are a large share of each cached object.
-    let (cache, writer) = reflector::store::<Configuration>();
-    let objects = watcher(
-        Api::<Configuration>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .default_backoff()
-    .modify(|o| o.metadata.managed_fields = None)
-    .reflect(writer)
-    .applied_objects();
+    let (cache, objects) = crate::cache::objects(Api::<Configuration>::all(client.clone()));
     Controller::for_stream(objects, cache)
         .owns(Api::<Revision>::all(client), watcher::Config::default())
         // A new leader re-reconciles everything: as a follower its writes were refused.

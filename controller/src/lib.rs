@@ -6,6 +6,7 @@
 
 pub mod apply;
 pub mod bootstrap;
+pub mod cache;
 pub mod conditions;
 pub mod config_map;
 pub mod configuration;

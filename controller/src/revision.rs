@@ -21,7 +21,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Service;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::{WatchStreamExt, reflector, watcher};
+use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
 
 use crate::apply::{ReconcileError, apply, apply_status, controlled_by, get, namespace_of};
@@ -32,17 +32,7 @@ use status::DeploymentState;
 /// Watch Revisions (and the Deployments and Services they own) until the process ends.
 pub async fn run(ctx: Arc<Context>) {
     let client = ctx.client.clone();
-    // The Controller's own cache, without managedFields: nobody reads them, and they
-    // are a large share of each cached object.
-    let (cache, writer) = reflector::store::<Revision>();
-    let objects = watcher(
-        Api::<Revision>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .default_backoff()
-    .modify(|o| o.metadata.managed_fields = None)
-    .reflect(writer)
-    .applied_objects();
+    let (cache, objects) = crate::cache::objects(Api::<Revision>::all(client.clone()));
     Controller::for_stream(objects, cache)
         .owns(
             Api::<Deployment>::all(client.clone()),

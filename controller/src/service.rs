@@ -14,7 +14,7 @@ use crds::{Configuration, Route, Service};
 use futures::StreamExt;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::{WatchStreamExt, reflector, watcher};
+use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
 
 use crate::apply::{ReconcileError, apply, apply_status, controlled_by, get, namespace_of};
@@ -25,17 +25,7 @@ use status::Child;
 /// Watch Services (and the Configurations and Routes they own) until the process ends.
 pub async fn run(ctx: Arc<Context>) {
     let client = ctx.client.clone();
-    // The Controller's own cache, without managedFields: nobody reads them, and they
-    // are a large share of each cached object.
-    let (cache, writer) = reflector::store::<Service>();
-    let objects = watcher(
-        Api::<Service>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .default_backoff()
-    .modify(|o| o.metadata.managed_fields = None)
-    .reflect(writer)
-    .applied_objects();
+    let (cache, objects) = crate::cache::objects(Api::<Service>::all(client.clone()));
     Controller::for_stream(objects, cache)
         .owns(
             Api::<Configuration>::all(client.clone()),
