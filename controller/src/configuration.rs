@@ -27,20 +27,19 @@ use latest::LatestCreated;
 /// Watch Configurations (and the Revisions they own) until the process ends.
 pub async fn run(ctx: Arc<Context>) {
     let client = ctx.client.clone();
-    Controller::new(
-        Api::<Configuration>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .owns(Api::<Revision>::all(client), watcher::Config::default())
-    // A new leader re-reconciles everything: as a follower its writes were refused.
-    .reconcile_all_on(ctx.leadership.promotions())
-    .run(reconcile, error_policy, ctx)
-    .for_each(|res| async move {
-        if let Err(e) = res {
-            tracing::debug!(error = %e, "configuration reconcile");
-        }
-    })
-    .await;
+    let (cache, objects) = crate::cache::objects(Api::<Configuration>::all(client.clone()));
+    Controller::for_stream(objects, cache)
+        .owns(Api::<Revision>::all(client), watcher::Config::default())
+        // A new leader re-reconciles everything: as a follower its writes were refused.
+        .reconcile_all_on(ctx.leadership.promotions())
+        .with_config(crate::workers::config())
+        .run(reconcile, error_policy, ctx)
+        .for_each(|res| async move {
+            if let Err(e) = res {
+                tracing::debug!(error = %e, "configuration reconcile");
+            }
+        })
+        .await;
 }
 
 /// Stamp the current template's Revision if it is missing, then write the status.

@@ -6,6 +6,7 @@
 
 pub mod apply;
 pub mod bootstrap;
+pub mod cache;
 pub mod conditions;
 pub mod config_map;
 pub mod configuration;
@@ -20,6 +21,7 @@ pub mod revision_lifecycle;
 pub mod route;
 pub mod routing;
 pub mod service;
+pub mod workers;
 pub mod xds;
 
 use std::sync::Arc;

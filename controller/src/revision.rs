@@ -32,24 +32,23 @@ use status::DeploymentState;
 /// Watch Revisions (and the Deployments and Services they own) until the process ends.
 pub async fn run(ctx: Arc<Context>) {
     let client = ctx.client.clone();
-    Controller::new(
-        Api::<Revision>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .owns(
-        Api::<Deployment>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .owns(Api::<Service>::all(client), watcher::Config::default())
-    // A new leader re-reconciles everything: as a follower its writes were refused.
-    .reconcile_all_on(ctx.leadership.promotions())
-    .run(reconcile, error_policy, ctx)
-    .for_each(|res| async move {
-        if let Err(e) = res {
-            tracing::debug!(error = %e, "revision reconcile");
-        }
-    })
-    .await;
+    let (cache, objects) = crate::cache::objects(Api::<Revision>::all(client.clone()));
+    Controller::for_stream(objects, cache)
+        .owns(
+            Api::<Deployment>::all(client.clone()),
+            watcher::Config::default(),
+        )
+        .owns(Api::<Service>::all(client), watcher::Config::default())
+        // A new leader re-reconciles everything: as a follower its writes were refused.
+        .reconcile_all_on(ctx.leadership.promotions())
+        .with_config(crate::workers::config())
+        .run(reconcile, error_policy, ctx)
+        .for_each(|res| async move {
+            if let Err(e) = res {
+                tracing::debug!(error = %e, "revision reconcile");
+            }
+        })
+        .await;
 }
 
 /// Make sure the Deployment and the Service exist as the Revision wants them, then

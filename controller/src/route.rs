@@ -102,6 +102,7 @@ pub async fn run(ctx: Arc<Context>) {
             network.watch(client),
         ))
         .reconcile_all_on(promotions)
+        .with_config(crate::workers::config())
         .run(reconcile, error_policy, rc)
         .for_each(|result| {
             if let Err(error) = result {

@@ -25,24 +25,23 @@ use status::Child;
 /// Watch Services (and the Configurations and Routes they own) until the process ends.
 pub async fn run(ctx: Arc<Context>) {
     let client = ctx.client.clone();
-    Controller::new(
-        Api::<Service>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .owns(
-        Api::<Configuration>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .owns(Api::<Route>::all(client), watcher::Config::default())
-    // A new leader re-reconciles everything: as a follower its writes were refused.
-    .reconcile_all_on(ctx.leadership.promotions())
-    .run(reconcile, error_policy, ctx)
-    .for_each(|res| async move {
-        if let Err(e) = res {
-            tracing::debug!(error = %e, "service reconcile");
-        }
-    })
-    .await;
+    let (cache, objects) = crate::cache::objects(Api::<Service>::all(client.clone()));
+    Controller::for_stream(objects, cache)
+        .owns(
+            Api::<Configuration>::all(client.clone()),
+            watcher::Config::default(),
+        )
+        .owns(Api::<Route>::all(client), watcher::Config::default())
+        // A new leader re-reconciles everything: as a follower its writes were refused.
+        .reconcile_all_on(ctx.leadership.promotions())
+        .with_config(crate::workers::config())
+        .run(reconcile, error_policy, ctx)
+        .for_each(|res| async move {
+            if let Err(e) = res {
+                tracing::debug!(error = %e, "service reconcile");
+            }
+        })
+        .await;
 }
 
 /// Apply the Configuration and Route, then write the Service's status.

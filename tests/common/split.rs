@@ -21,15 +21,19 @@ pub struct Split {
 
 impl Split {
     pub fn start() -> Self {
-        let api = Fnmesh::start_api_only();
-        let mut split = Split {
-            api,
-            running: BTreeMap::new(),
-        };
+        let mut split = Self::api_only();
         for component in COMPONENTS {
             split.start_component(component);
         }
         split
+    }
+
+    /// The API server alone; start components with [`Split::start_component`].
+    pub fn api_only() -> Self {
+        Split {
+            api: Fnmesh::start_api_only(),
+            running: BTreeMap::new(),
+        }
     }
 
     /// Starts `component` (again) on fresh loopback ports; returns its banner.

@@ -187,16 +187,17 @@ fn print_usage(
     now: &std::collections::BTreeMap<&'static str, processes::Usage>,
 ) {
     println!(
-        "{:<11} {:>10} {:>10} {:>10} {:>10}",
-        "component", "cpu s", "RSS MiB", "peak MiB", "threads"
+        "{:<11} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "component", "cpu s", "RSS MiB", "peak MiB", "threads", "conns"
     );
     for (name, usage) in now {
         let cpu = usage.cpu_seconds - before.get(name).map_or(0.0, |u| u.cpu_seconds);
         println!(
-            "{name:<11} {cpu:>10.2} {:>10.1} {:>10.1} {:>10}",
+            "{name:<11} {cpu:>10.2} {:>10.1} {:>10.1} {:>10} {:>10}",
             usage.rss_kib as f64 / 1024.0,
             usage.peak_kib as f64 / 1024.0,
-            usage.threads
+            usage.threads,
+            usage.connections
         );
     }
 }

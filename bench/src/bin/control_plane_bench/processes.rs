@@ -23,6 +23,8 @@ pub(crate) struct Usage {
     pub(crate) rss_kib: u64,
     pub(crate) peak_kib: u64,
     pub(crate) threads: u64,
+    /// Established TCP connections (to the API, for a client; from its clients, for it).
+    pub(crate) connections: usize,
 }
 
 impl Split {
@@ -177,5 +179,37 @@ fn usage(pid: u32) -> anyhow::Result<Usage> {
         rss_kib: field("VmRSS:"),
         peak_kib: field("VmHWM:"),
         threads: field("Threads:"),
+        connections: established(pid),
     })
+}
+
+/// The process's sockets that `/proc/<pid>/net/tcp{,6}` lists as ESTABLISHED (state 01).
+fn established(pid: u32) -> usize {
+    let owned: std::collections::HashSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|fd| {
+            let target = std::fs::read_link(fd.path()).ok()?;
+            let inode = target
+                .to_str()?
+                .strip_prefix("socket:[")?
+                .strip_suffix(']')?;
+            Some(inode.to_owned())
+        })
+        .collect();
+    ["tcp", "tcp6"]
+        .iter()
+        .filter_map(|table| std::fs::read_to_string(format!("/proc/{pid}/net/{table}")).ok())
+        .map(|text| {
+            text.lines()
+                .skip(1)
+                .filter(|line| {
+                    // `sl local_address rem_address st … inode`: the inode is field 9.
+                    let fields: Vec<&str> = line.split_whitespace().collect();
+                    fields.len() > 9 && fields[3] == "01" && owned.contains(fields[9])
+                })
+                .count()
+        })
+        .sum()
 }
