@@ -31,6 +31,8 @@ pub(crate) struct ConnectArgs {
 #[derive(Clone)]
 pub(crate) struct Connected {
     pub(crate) client: kube::Client,
+    /// What `client` was built from, for a client of its own (leader election's).
+    pub(crate) config: kube::Config,
     /// Whether to publish its own EndpointSlices: outside a cluster only.
     pub(crate) publish: bool,
     pub(crate) instance: String,
@@ -51,7 +53,7 @@ impl ConnectArgs {
                 "finding the API: no --kubeconfig, KUBECONFIG, service account or ~/.kube/config",
             )?,
         };
-        let client = kube::Client::try_from(config).context("building the API client")?;
+        let client = kube::Client::try_from(config.clone()).context("building the API client")?;
         // In a pod without an explicit kubeconfig, Kubernetes writes the Services'
         // EndpointSlices from deploy/'s selectors.
         let publish = self.kubeconfig.is_some()
@@ -59,6 +61,7 @@ impl ConnectArgs {
             || !discovery::in_cluster();
         Ok(Connected {
             client,
+            config,
             publish,
             instance: self.instance.clone().unwrap_or_else(host_name),
             advertise_ip: self.advertise_ip,
