@@ -9,6 +9,7 @@ mod controller;
 mod crds;
 mod election;
 mod envoy_bootstrap;
+mod event_ttl;
 mod gateway;
 mod head_timeout;
 mod queue_depth;

@@ -15,6 +15,9 @@ pub struct ActivatorConfig {
     /// This instance's name: its EndpointSlice is named after it, so several
     /// activators can publish side by side, and it names the instance's stat reports.
     pub instance: String,
+    /// The host it runs on: its slice carries it, so a restart on this host can tell
+    /// which listed slices it may check for dead ones (`discovery::prune_dead`).
+    pub host: String,
     /// The address to publish instead of the listener's, for a listener bound to an
     /// unspecified address (`0.0.0.0`, `::`), which no peer can dial. Without it such
     /// a listener is published as loopback.
@@ -49,6 +52,7 @@ impl Default for ActivatorConfig {
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             namespace: "knative-serving".to_owned(),
             instance: "activator".to_owned(),
+            host: "localhost".to_owned(),
             advertise_ip: None,
             publish: true,
             drain_timeout: Duration::from_secs(30),

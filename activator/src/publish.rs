@@ -17,6 +17,7 @@ fn publication(config: &ActivatorConfig) -> discovery::Publication {
         name: config.instance.clone(),
         managed_by: FIELD_MANAGER.to_owned(),
         advertise_ip: config.advertise_ip,
+        host: config.host.clone(),
     }
 }
 
@@ -29,7 +30,14 @@ pub(crate) async fn publish(
     if !config.publish {
         return Ok(());
     }
-    discovery::publish(client, &publication(config), listening).await
+    let publication = publication(config);
+    discovery::publish(client, &publication, listening).await?;
+    // A failed check leaves an orphan listed, which the activator's users eject on
+    // their first refused connection: not worth failing the start for.
+    if let Err(error) = discovery::prune_dead(client, &publication).await {
+        tracing::warn!(error = %format!("{error:#}"), "could not check for dead EndpointSlices");
+    }
+    Ok(())
 }
 
 /// Deletes the slice, so nothing is routed to an activator that is going away.

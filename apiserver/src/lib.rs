@@ -15,6 +15,7 @@ pub mod api;
 pub mod auth;
 pub mod delete;
 pub mod discovery;
+pub mod event_ttl;
 pub mod field_manager;
 mod handlers;
 pub mod kubeconfig;

@@ -46,6 +46,9 @@ pub struct ServerConfig {
     /// A connection that takes longer than this to send a request head (slowloris) is
     /// closed; [`DEFAULT_HEADER_READ_TIMEOUT`] unless told.
     pub header_read_timeout: Duration,
+    /// `--event-ttl`: how long an Event lives after its last write
+    /// ([`crate::event_ttl::DEFAULT_EVENT_TTL`], an hour, unless told).
+    pub event_ttl: Duration,
 }
 
 /// A bound, not yet serving, API server.
@@ -58,6 +61,7 @@ pub struct ApiServer {
     /// HTTPS whenever a token is required (clients do not send tokens in the clear).
     tls: Option<crate::tls::ServerTls>,
     header_read_timeout: Duration,
+    event_ttl: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +110,7 @@ impl ApiServer {
             auth,
             tls,
             header_read_timeout: config.header_read_timeout.max(Duration::from_millis(1)),
+            event_ttl: config.event_ttl,
         })
     }
 
@@ -118,6 +123,7 @@ impl ApiServer {
             token: None,
             token_auth_file: None,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            event_ttl: crate::event_ttl::DEFAULT_EVENT_TTL,
         })
         .await?;
         let addr = server.local_addr();
@@ -152,6 +158,12 @@ impl ApiServer {
             addr: self.addr,
             auth: self.auth,
         });
+        let sweep = tokio::spawn(crate::event_ttl::sweep(
+            ctx.api.clone(),
+            self.event_ttl,
+            jiff::Timestamp::now,
+        ));
+        let _sweep = AbortOnDrop(sweep);
         tokio::pin!(shutdown);
         loop {
             let (stream, _) = tokio::select! {
@@ -211,6 +223,15 @@ impl ApiServer {
                 }
             });
         }
+    }
+}
+
+/// Ends the Event sweep with the server.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

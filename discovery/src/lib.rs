@@ -10,12 +10,14 @@
 //! change, so a component that restarts on another address is found again.
 
 mod address;
+mod prune;
 mod publish;
 mod services;
 mod watch;
 
 pub use address::advertised_ip;
-pub use publish::{Publication, in_cluster, publish, withdraw};
+pub use prune::prune_dead;
+pub use publish::{HOST_LABEL, Publication, in_cluster, publish, withdraw};
 pub use services::{
     ACTIVATOR, ACTIVATOR_PORT, AUTOSCALER, AUTOSCALER_PORT, CONTROLLER, CONTROLLER_XDS_PORT,
     SYSTEM_NAMESPACE,

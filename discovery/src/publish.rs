@@ -25,7 +25,13 @@ pub struct Publication {
     pub managed_by: String,
     /// Published instead of an unspecified listener address (see [`advertised_ip`]).
     pub advertise_ip: Option<IpAddr>,
+    /// The host the instance runs on, as the slice's [`HOST_LABEL`]: what tells
+    /// [`crate::prune_dead`] which slices it can check.
+    pub host: String,
 }
+
+/// The host a published instance runs on.
+pub const HOST_LABEL: &str = "fnmesh.dev/host";
 
 /// Whether this process runs in a Kubernetes pod, where the Services' EndpointSlices
 /// are Kubernetes' to write.
@@ -51,6 +57,7 @@ pub async fn publish(
             "labels": {
                 "kubernetes.io/service-name": publication.service,
                 "endpointslice.kubernetes.io/managed-by": publication.managed_by,
+                HOST_LABEL: publication.host,
             },
         },
         "addressType": if ip.is_ipv4() { "IPv4" } else { "IPv6" },
@@ -94,7 +101,7 @@ pub async fn withdraw(client: &kube::Client, publication: &Publication) {
     }
 }
 
-fn slices(client: &kube::Client, publication: &Publication) -> Api<EndpointSlice> {
+pub(crate) fn slices(client: &kube::Client, publication: &Publication) -> Api<EndpointSlice> {
     Api::namespaced(client.clone(), &publication.namespace)
 }
 

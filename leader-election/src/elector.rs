@@ -15,17 +15,19 @@
 //! expires, so a follower takes over a lease duration after the last renewal it saw
 //! rather than up to two retry periods later.
 
+use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
+use futures::future::{AbortHandle, Abortable};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until, timeout, timeout_at};
 
@@ -40,28 +42,89 @@ use crate::record::{Observed, first_claim};
 pub struct LeaderElector {
     leadership: Leadership,
     stop: watch::Sender<bool>,
-    task: Option<JoinHandle<()>>,
+    abort: AbortHandle,
+    /// Closes once the campaign has ended (released, or aborted).
+    ended: oneshot::Receiver<()>,
 }
 
 impl LeaderElector {
-    /// Starts campaigning for `config.name` in `config.namespace` through `client`.
+    /// Starts campaigning for `config.name` in `config.namespace` through `client`, on
+    /// the current runtime: renewals compete with everything else that runtime runs (see
+    /// [`Self::spawn_dedicated`]).
     pub fn spawn(client: kube::Client, config: ElectionConfig) -> Result<Self, ConfigError> {
         config.validate()?;
+        let (elector, campaign) = Self::prepare(config);
+        tokio::spawn(campaign(client));
+        Ok(elector)
+    }
+
+    /// Starts campaigning on a thread of its own, with its own single-threaded runtime
+    /// and the client `connect` builds there (its own connections to the API). A
+    /// component's reconciles can then neither hold up a renewal's timer nor queue it
+    /// behind their requests, so a busy replica keeps its Lease. (A replica whose main
+    /// runtime hangs keeps it too; its `/healthz`, served by that runtime, stops
+    /// answering and the liveness probe restarts it, as for any hung process.)
+    pub fn spawn_dedicated<C>(connect: C, config: ElectionConfig) -> Result<Self, SpawnError>
+    where
+        C: FnOnce() -> Result<kube::Client, kube::Error> + Send + 'static,
+    {
+        config.validate()?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(SpawnError::Runtime)?;
+        let lease = config.name.clone();
+        let (elector, campaign) = Self::prepare(config);
+        std::thread::Builder::new()
+            .name(format!("lease {lease}"))
+            .spawn(move || {
+                runtime.block_on(async move {
+                    // Built here: kube's client spawns its request queue on the runtime
+                    // it is built in, and its connections on the one that sends.
+                    match connect() {
+                        Ok(client) => campaign(client).await,
+                        Err(error) => {
+                            tracing::error!(%lease, %error, "cannot build the client for leader election; not campaigning");
+                        }
+                    }
+                });
+            })
+            .map_err(SpawnError::Thread)?;
+        Ok(elector)
+    }
+
+    /// The elector's handles, and the campaign to run (with the client) wherever the
+    /// caller chooses.
+    fn prepare(
+        config: ElectionConfig,
+    ) -> (
+        Self,
+        impl FnOnce(kube::Client) -> Pin<Box<dyn Future<Output = ()> + Send>>,
+    ) {
         let (flag, leadership) = LeadingFlag::new();
         let (stop, stopped) = watch::channel(false);
-        let campaign = Campaign {
-            api: Api::namespaced(client, &config.namespace),
-            config,
-            observed: None,
-            flag,
-            changes: Arc::new(Notify::new()),
+        let (abort, registration) = AbortHandle::new_pair();
+        let (ended_tx, ended) = oneshot::channel();
+        let campaign = move |client: kube::Client| -> Pin<Box<dyn Future<Output = ()> + Send>> {
+            let campaign = Campaign {
+                api: Api::namespaced(client, &config.namespace),
+                config,
+                observed: None,
+                flag,
+                changes: Arc::new(Notify::new()),
+            };
+            Box::pin(async move {
+                let _ = Abortable::new(campaign.run(stopped), registration).await;
+                drop(ended_tx);
+            })
         };
-        let task = tokio::spawn(campaign.run(stopped));
-        Ok(Self {
+        let elector = Self {
             leadership,
             stop,
-            task: Some(task),
-        })
+            abort,
+            ended,
+        };
+        (elector, campaign)
     }
 
     /// Whether this replica leads, now and as it changes.
@@ -73,18 +136,25 @@ impl LeaderElector {
     /// candidate holds the Lease) so a follower takes over without waiting for expiry.
     pub async fn release(mut self) {
         let _ = self.stop.send(true);
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
+        let _ = (&mut self.ended).await;
     }
 }
 
 impl Drop for LeaderElector {
     fn drop(&mut self) {
-        if let Some(task) = &self.task {
-            task.abort();
-        }
+        self.abort.abort();
     }
+}
+
+/// Why [`LeaderElector::spawn_dedicated`] could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("starting the leader election runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("starting the leader election thread: {0}")]
+    Thread(std::io::Error),
 }
 
 /// What one read-then-write of the Lease came to.
@@ -166,23 +236,34 @@ impl Campaign {
         let mut next = Instant::now() + retry;
         loop {
             let deadline = renewed + renew_deadline;
+            // A renewal already due (its round trip outlasted the retry period) is not
+            // a late timer.
+            let wake = next.min(deadline).max(Instant::now());
             tokio::select! {
-                () = sleep_until(next.min(deadline)) => {}
+                () = sleep_until(wake) => {}
                 () = stopped(stop) => return true,
             }
             let started = Instant::now();
+            // A timer that fires late means the runtime was too busy to run this task;
+            // a slow round trip means the API (or the connection to it) was.
+            let late = started - wake;
             let attempt = if started >= deadline {
                 None
             } else {
                 tokio::select! {
-                    attempt = timeout_at(deadline, self.try_acquire_or_renew()) => attempt.ok(),
+                    attempt = timeout_at(deadline, self.renew()) => attempt.ok(),
                     () = stopped(stop) => return true,
                 }
             };
+            let took = started.elapsed();
+            tracing::debug!(lease = %self.config.name, ?late, ?took, ?attempt, "renewal");
             match attempt {
                 Some(Attempt::Holding) => {
                     renewed = started;
-                    next = Instant::now() + retry;
+                    // Paced from the attempt's start, not its end: on an API that takes
+                    // seconds to answer, a slow round trip must not also push the next
+                    // renewal later (two of them would then not fit in the deadline).
+                    next = started + retry;
                 }
                 Some(Attempt::Failed) => next = Instant::now() + retry,
                 Some(Attempt::HeldByOther) => {
@@ -191,11 +272,41 @@ impl Campaign {
                     return false;
                 }
                 None => {
-                    tracing::warn!(lease = %self.config.name, deadline = ?renew_deadline, "could not renew the lease in time; no longer leading");
+                    tracing::warn!(lease = %self.config.name, deadline = ?renew_deadline, ?late, ?took, "could not renew the lease in time; no longer leading");
                     return false;
                 }
             }
         }
+    }
+
+    /// A leader's renewal. client-go's fast path first: write over the record this
+    /// leader last wrote, one round trip instead of two (half the requests to wait for
+    /// on a busy API); its `resourceVersion` makes it land only if nobody wrote since,
+    /// and anything else falls back to the read-then-write of
+    /// [`Self::try_acquire_or_renew`].
+    async fn renew(&mut self) -> Attempt {
+        let (name, identity) = (&self.config.name, &self.config.identity);
+        if let Some(observed) = &self.observed
+            && observed.holder() == identity.as_str()
+            && Instant::now() < observed.expires_at()
+        {
+            let mut lease = observed.lease.clone();
+            lease.spec = Some(observed.claim(identity, self.config.lease_duration_seconds()));
+            match self.api.replace(name, &PostParams::default(), &lease).await {
+                Ok(written) => {
+                    self.observed = Some(Observed::update(
+                        self.observed.take(),
+                        written,
+                        Instant::now(),
+                    ));
+                    return Attempt::Holding;
+                }
+                Err(error) => {
+                    tracing::debug!(lease = %name, %error, "could not renew optimistically; reading the lease");
+                }
+            }
+        }
+        self.try_acquire_or_renew().await
     }
 
     /// client-go's `tryAcquireOrRenew`: read, judge, write with the read's

@@ -28,6 +28,6 @@ pub use config::{
     ConfigError, DEFAULT_LEASE_DURATION, DEFAULT_RENEW_DEADLINE, DEFAULT_RETRY_PERIOD,
     ElectionConfig, JITTER,
 };
-pub use elector::LeaderElector;
+pub use elector::{LeaderElector, SpawnError};
 pub use gate::{NotLeader, gate_writes, is_not_leader};
 pub use leadership::Leadership;

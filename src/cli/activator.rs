@@ -31,7 +31,7 @@ async fn activator(args: ActivatorArgs) -> anyhow::Result<()> {
     let http_addr = listener.local_addr()?;
     let admin = component::bind(args.metrics_addr, "activator metrics").await?;
     let admin_addr = admin.local_addr()?;
-    let connected = args.connect.connect().await?;
+    let connected = args.connect.connect(Some(http_addr)).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop = Shutdown(stop_rx);
 
@@ -44,6 +44,7 @@ async fn activator(args: ActivatorArgs) -> anyhow::Result<()> {
     );
     let config = activator::ActivatorConfig {
         instance: format!("activator-{}", connected.instance),
+        host: connected.host.clone(),
         advertise_ip: connected.advertise_ip,
         publish: connected.publish,
         autoscaler: autoscalers,

@@ -23,6 +23,8 @@ pub(crate) struct ApiServerArgs {
     pub(crate) auth: AuthArgs,
     #[command(flatten)]
     head_timeout: super::head_timeout::HeadTimeoutArgs,
+    #[command(flatten)]
+    event_ttl: super::event_ttl::EventTtlArgs,
 }
 
 /// Who may use the API (`docs/security.md`); shared by `fnmesh up`.
@@ -63,6 +65,7 @@ pub(crate) fn run(args: ApiServerArgs) -> anyhow::Result<()> {
             token: token.clone(),
             token_auth_file,
             header_read_timeout: args.head_timeout.timeout(),
+            event_ttl: args.event_ttl.ttl(),
         })
         .await?;
         serve_alone(server, &args.data_dir, token.as_deref()).await

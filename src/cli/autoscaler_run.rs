@@ -26,7 +26,7 @@ pub(crate) async fn run(args: AutoscalerRunArgs) -> anyhow::Result<()> {
     let stats_addr = stats.local_addr()?;
     let admin = component::bind(args.metrics_addr, "autoscaler metrics").await?;
     let admin_addr = admin.local_addr()?;
-    let connected = args.connect.connect().await?;
+    let connected = args.connect.connect(Some(stats_addr)).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop = Shutdown(stop_rx);
 

@@ -22,7 +22,7 @@ pub(crate) struct ConnectArgs {
     advertise_ip: Option<IpAddr>,
     /// This instance's name: it names the EndpointSlice the component publishes
     /// outside a cluster, its stat reports and (for the controller and the autoscaler)
-    /// its leader-election identity [default: the host name].
+    /// its leader-election identity [default: <host name>-<listen port>].
     #[arg(long, env = "POD_NAME")]
     instance: Option<String>,
 }
@@ -31,14 +31,20 @@ pub(crate) struct ConnectArgs {
 #[derive(Clone)]
 pub(crate) struct Connected {
     pub(crate) client: kube::Client,
+    /// What `client` was built from, for a client of its own (leader election's).
+    pub(crate) config: kube::Config,
     /// Whether to publish its own EndpointSlices: outside a cluster only.
     pub(crate) publish: bool,
     pub(crate) instance: String,
+    /// The host name, which published slices carry (see `discovery::prune_dead`).
+    pub(crate) host: String,
     pub(crate) advertise_ip: Option<IpAddr>,
 }
 
 impl ConnectArgs {
-    pub(crate) async fn connect(&self) -> anyhow::Result<Connected> {
+    /// Connects the component whose main listener is `listening` (which names the
+    /// instance unless `--instance` does).
+    pub(crate) async fn connect(&self, listening: Option<SocketAddr>) -> anyhow::Result<Connected> {
         let config = match &self.kubeconfig {
             Some(path) => {
                 let kubeconfig = kube::config::Kubeconfig::read_from(path)
@@ -51,25 +57,44 @@ impl ConnectArgs {
                 "finding the API: no --kubeconfig, KUBECONFIG, service account or ~/.kube/config",
             )?,
         };
-        let client = kube::Client::try_from(config).context("building the API client")?;
+        let client = kube::Client::try_from(config.clone()).context("building the API client")?;
         // In a pod without an explicit kubeconfig, Kubernetes writes the Services'
         // EndpointSlices from deploy/'s selectors.
         let publish = self.kubeconfig.is_some()
             || std::env::var_os("KUBECONFIG").is_some()
             || !discovery::in_cluster();
+        let host = host_name();
         Ok(Connected {
             client,
+            config,
             publish,
-            instance: self.instance.clone().unwrap_or_else(host_name),
+            instance: self
+                .instance
+                .clone()
+                .unwrap_or_else(|| default_instance(&host, listening)),
+            host,
             advertise_ip: self.advertise_ip,
         })
+    }
+}
+
+/// Two replicas on one host cannot listen on one port, and a restart on a fixed port
+/// gets the same one: host and port tell replicas apart and keep a restarted
+/// instance's name, so it replaces its own slice. A listener on `:0` gets another port
+/// at each start; the slice its killed predecessor left is deleted when found dead
+/// (`discovery::prune_dead`).
+fn default_instance(host: &str, listening: Option<SocketAddr>) -> String {
+    match listening {
+        Some(addr) => format!("{host}-{}", addr.port()),
+        None => host.to_owned(),
     }
 }
 
 fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
-        .map(|h| h.trim().to_owned())
+        // Slice names are DNS names: lower case.
+        .map(|h| h.trim().to_ascii_lowercase())
         .filter(|h| !h.is_empty())
         .or_else(|| std::env::var("HOSTNAME").ok())
         .unwrap_or_else(|| "localhost".to_owned())
@@ -164,6 +189,7 @@ pub(crate) fn publish(
         name: format!("{component}-{}", connected.instance),
         managed_by: format!("fnmesh-{component}"),
         advertise_ip: connected.advertise_ip,
+        host: connected.host.clone(),
     };
     if !connected.publish {
         return Published {
@@ -180,7 +206,15 @@ pub(crate) fn publish(
             let mut delay = Duration::from_millis(100);
             loop {
                 match discovery::publish(&client, &publication, listening).await {
-                    Ok(()) => return,
+                    Ok(()) => {
+                        // An orphan left listed costs its users one refused connection
+                        // each: not worth failing the start for.
+                        if let Err(error) = discovery::prune_dead(&client, &publication).await {
+                            let error = format!("{error:#}");
+                            tracing::warn!(%error, "could not check for dead EndpointSlices");
+                        }
+                        return;
+                    }
                     Err(error) => {
                         let error = format!("{error:#}");
                         tracing::warn!(%error, retry_in = ?delay, "cannot publish this component's address yet");

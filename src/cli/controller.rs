@@ -30,7 +30,7 @@ async fn controller(args: ControllerArgs) -> anyhow::Result<()> {
     let xds_addr = xds.local_addr()?;
     let admin = component::bind(args.metrics_addr, "controller metrics").await?;
     let admin_addr = admin.local_addr()?;
-    let connected = args.connect.connect().await?;
+    let connected = args.connect.connect(Some(xds_addr)).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop = Shutdown(stop_rx);
 

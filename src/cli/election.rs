@@ -33,7 +33,10 @@ impl ElectionArgs {
             .clone()
             .unwrap_or_else(|| format!("{}_{}", connected.instance, std::process::id()));
         let config = ElectionConfig::new(discovery::SYSTEM_NAMESPACE, lease, identity);
-        LeaderElector::spawn(connected.client.clone(), config)
+        // Its own thread, runtime and connections: reconciles that hold the shared
+        // runtime or client must not hold a renewal past the renew deadline.
+        let api = connected.config.clone();
+        LeaderElector::spawn_dedicated(move || kube::Client::try_from(api), config)
             .with_context(|| format!("starting leader election on the Lease {lease}"))
     }
 }

@@ -37,7 +37,7 @@ async fn gateway(args: GatewayArgs) -> anyhow::Result<()> {
     let http_addr = http.local_addr()?;
     let admin = component::bind(args.metrics_addr, "gateway metrics").await?;
     let admin_addr = admin.local_addr()?;
-    let connected = args.connect.connect().await?;
+    let connected = args.connect.connect(Some(http_addr)).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop = Shutdown(stop_rx);
 

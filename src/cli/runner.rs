@@ -25,7 +25,7 @@ pub(crate) fn run(args: RunnerArgs) -> anyhow::Result<()> {
 async fn runner(args: RunnerArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
-    let connected = args.connect.connect().await?;
+    let connected = args.connect.connect(None).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop = Shutdown(stop_rx);
     let supervisor = runner::Supervisor::new(args.data_dir.join("logs"))

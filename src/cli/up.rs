@@ -57,6 +57,8 @@ pub(crate) struct UpArgs {
     #[command(flatten)]
     head_timeout: super::head_timeout::HeadTimeoutArgs,
     #[command(flatten)]
+    event_ttl: super::event_ttl::EventTtlArgs,
+    #[command(flatten)]
     queue_depth: super::queue_depth::QueueDepthArgs,
 }
 
@@ -84,6 +86,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         token: token.clone(),
         token_auth_file,
         header_read_timeout: args.head_timeout.timeout(),
+        event_ttl: args.event_ttl.ttl(),
     })
     .await?;
     let api_addr = server.local_addr();
