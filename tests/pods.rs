@@ -58,12 +58,18 @@ fn deploy(f: &Fnmesh, name: &str, min_scale: bool) {
 
 /// `GET path` for `service` through the ingress on a fresh connection: (status, body).
 fn get(f: &Fnmesh, service: &str, path: &str) -> (u16, String) {
+    send(f, "GET", service, path)
+}
+
+/// `method path` (no body) for `service` through the ingress on a fresh connection.
+fn send(f: &Fnmesh, method: &str, service: &str, path: &str) -> (u16, String) {
     let Ok(mut stream) = TcpStream::connect(&f.ingress) else {
         return (0, String::new());
     };
     stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
     let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {service}.default.example.com\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {service}.default.example.com\r\n\
+         Content-Length: 0\r\nConnection: close\r\n\r\n"
     );
     if stream.write_all(request.as_bytes()).is_err() {
         return (0, String::new());
@@ -274,7 +280,10 @@ fn kubectl_logs_shows_what_the_function_printed_and_a_crash_stays_readable() {
     // A crash: the container restarts in the same Pod, which counts it.
     let (_, body) = get(&f, "talk", "/");
     let crashed_pid = pid_of(&body);
-    get(&f, "talk", "/crash");
+    // A POST: a GET whose replica dies before answering is sent once more (the
+    // activator retries idempotent requests a broken connection lost, as nginx does),
+    // which would crash the restarted container too.
+    send(&f, "POST", "talk", "/crash");
     let row = eventually(WITHIN, "the restarted container ready", || {
         let rows = pod_rows(&f, "talk");
         match rows.as_slice() {
